@@ -1,0 +1,123 @@
+"""The data location: every file a run reads or leaves behind, and nothing else.
+
+Tasks share nothing but this place (``PIPEDRIVE_BREVO_DATA``: a folder, ``file:///...`` or an
+object-storage URL such as ``s3://bucket/prefix``; default ``$AIRFLOW_HOME/data``), so the DAGs run
+the same on one machine or on Celery/Kubernetes workers. Writes are atomic (write to a temporary
+name, then move) so a task killed mid-write never leaves a half file a retry would trust.
+
+Layout (contract §6)::
+
+    raw/<entity>/<run_id>/page-00001.parquet   pages as extracted, one record per row
+    snapshots/<entity>.parquet                 latest state of every record, by id
+    state/...                                  watermarks and what Brevo was last sent
+    runs/<run_id>/summary.json, plan.parquet   what a run did
+    rejects/<run_id>.parquet                   every record or field not sent, with its reason
+    reports/<date>/                            pipeline report exports
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import fsspec
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+ENV_VAR = "PIPEDRIVE_BREVO_DATA"
+
+
+def default_root() -> str:
+    """The configured data location: the environment variable, else ``$AIRFLOW_HOME/data``."""
+    configured = os.environ.get(ENV_VAR)
+    if configured:
+        return configured
+    airflow_home = os.environ.get("AIRFLOW_HOME") or str(Path.home() / "airflow")
+    return str(Path(airflow_home) / "data")
+
+
+class DataLocation:
+    """Read and write files under one root, locally or in object storage, through fsspec."""
+
+    def __init__(self, root: str | None = None):
+        self.root_url = root or default_root()
+        self.fs, root_path = fsspec.core.url_to_fs(self.root_url)
+        self.root = root_path.rstrip("/")
+
+    def __repr__(self) -> str:
+        return f"DataLocation({self.root_url!r})"
+
+    def path(self, relpath: str) -> str:
+        relpath = relpath.strip("/")
+        if ".." in relpath.split("/"):
+            raise ValueError(f"path {relpath!r} leaves the data location")
+        return f"{self.root}/{relpath}"
+
+    # ------------------------------------------------------------------ bytes
+    def write_bytes(self, relpath: str, data: bytes) -> str:
+        """Write atomically: a reader sees the old file or the new one, never a part."""
+        target = self.path(relpath)
+        parent = target.rsplit("/", 1)[0]
+        self.fs.makedirs(parent, exist_ok=True)
+        tmp = f"{parent}/.tmp-{uuid.uuid4().hex}"
+        with self.fs.open(tmp, "wb") as fh:
+            fh.write(data)
+        self.fs.mv(tmp, target)
+        return target
+
+    def read_bytes(self, relpath: str) -> bytes:
+        with self.fs.open(self.path(relpath), "rb") as fh:
+            return fh.read()
+
+    def exists(self, relpath: str) -> bool:
+        return self.fs.exists(self.path(relpath))
+
+    def list(self, prefix: str, suffix: str = "") -> list[str]:
+        """Relative paths of the files under ``prefix`` (sorted), temporary files excluded."""
+        base = self.path(prefix)
+        if not self.fs.exists(base):
+            return []
+        found = []
+        for full in self.fs.find(base):
+            name = full.rsplit("/", 1)[-1]
+            if name.startswith(".tmp-") or not name.endswith(suffix):
+                continue
+            found.append(full[len(self.root) + 1:])
+        return sorted(found)
+
+    def delete(self, relpath: str) -> None:
+        target = self.path(relpath)
+        if self.fs.exists(target):
+            self.fs.rm(target, recursive=True)
+
+    # ------------------------------------------------------------------- json
+    def write_json(self, relpath: str, obj: Any) -> str:
+        return self.write_bytes(relpath, json.dumps(obj, indent=2, sort_keys=True, default=str).encode())
+
+    def read_json(self, relpath: str, default: Any = None) -> Any:
+        if not self.exists(relpath):
+            return default
+        return json.loads(self.read_bytes(relpath))
+
+    # ---------------------------------------------------------------- parquet
+    def write_parquet(self, relpath: str, frame: pd.DataFrame) -> str:
+        buffer = io.BytesIO()
+        frame.to_parquet(buffer, index=False)
+        return self.write_bytes(relpath, buffer.getvalue())
+
+    def read_parquet(self, relpath: str, columns: list[str] | None = None) -> pd.DataFrame:
+        import pandas as pd
+
+        with self.fs.open(self.path(relpath), "rb") as fh:
+            return pd.read_parquet(fh, columns=columns)
+
+    def iter_parquet(self, prefix: str) -> Iterator[pd.DataFrame]:
+        """Each Parquet file under ``prefix`` in name order, one frame at a time (bounded memory)."""
+        for relpath in self.list(prefix, suffix=".parquet"):
+            yield self.read_parquet(relpath)
