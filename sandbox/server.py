@@ -123,11 +123,12 @@ class App:
         self._rng = random.Random(0)
         self.counters: Counter[str] = Counter()
         self.admin_routes: dict[tuple[str, str], Handler] = {}
+        self._admin_patterns: list[tuple[str, re.Pattern[str], Handler]] = []
         self._install_admin()
 
     # ----------------------------------------------------------------- routing
     def route(self, method: str, pattern: str) -> Callable[[Handler], Handler]:
-        regex = re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern) + "$")
+        regex = _compile_pattern(pattern)
 
         def register(fn: Handler) -> Handler:
             self._routes.append((method.upper(), regex, f"{method.upper()} {pattern}", fn))
@@ -136,13 +137,32 @@ class App:
         return register
 
     def admin(self, method: str, path: str) -> Callable[[Handler], Handler]:
-        """Register an admin endpoint under ``/__admin``; it bypasses faults, auth and limits."""
+        """Register an admin endpoint under ``/__admin``; it bypasses faults, auth and limits.
+
+        ``path`` may hold ``{param}`` patterns like a route (``/records/{entity}/{id}``); exact
+        paths are looked up first, so a fixed path always wins over a pattern.
+        """
 
         def register(fn: Handler) -> Handler:
-            self.admin_routes[(method.upper(), ADMIN_PREFIX + path)] = fn
+            full = ADMIN_PREFIX + path
+            if "{" in full:
+                self._admin_patterns.append((method.upper(), _compile_pattern(full), fn))
+            else:
+                self.admin_routes[(method.upper(), full)] = fn
             return fn
 
         return register
+
+    def _match_admin(self, request: Request) -> Handler | None:
+        exact = self.admin_routes.get((request.method, request.path))
+        if exact is not None:
+            return exact
+        for method, regex, fn in self._admin_patterns:
+            m = regex.match(request.path) if method == request.method else None
+            if m:
+                request.path_params = {k: unquote(v) for k, v in m.groupdict().items()}
+                return fn
+        return None
 
     def _match(self, request: Request) -> Handler | None:
         path_matched = False
@@ -175,7 +195,7 @@ class App:
 
     # ---------------------------------------------------------------- dispatch
     def handle(self, request: Request) -> Response:
-        admin = self.admin_routes.get((request.method, request.path))
+        admin = self._match_admin(request)
         if admin is not None:
             try:
                 return admin(request)
@@ -290,6 +310,11 @@ class App:
         @self.admin("GET", "/health")
         def health(_: Request) -> Response:
             return Response.json({"app": self.name, "ok": True})
+
+
+def _compile_pattern(pattern: str) -> re.Pattern[str]:
+    """``/persons/{id}`` -> a regex whose named groups capture one path segment each."""
+    return re.compile("^" + re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", pattern) + "$")
 
 
 def _bind(mw: Middleware, nxt: Handler) -> Handler:

@@ -128,9 +128,18 @@ class OpenAPISpec:
                 + "\n".join(lines) + more)
 
 
+def _status_keys_as_text(document: dict[str, Any]) -> None:
+    """YAML reads an unquoted status key as an int (the 2025 Brevo document has them); make them text."""
+    for item in document.get("paths", {}).values():
+        for op in item.values():
+            if isinstance(op, dict) and isinstance(op.get("responses"), dict):
+                op["responses"] = {str(k): v for k, v in op["responses"].items()}
+
+
 @functools.lru_cache(maxsize=None)
 def _load(path: str) -> OpenAPISpec:
     with open(path, encoding="utf-8") as fh:
         document = yaml.load(fh, Loader=yaml.CSafeLoader)
     _honour_documented_nulls(document)
+    _status_keys_as_text(document)
     return OpenAPISpec(Path(path), document)

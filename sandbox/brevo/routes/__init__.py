@@ -1,0 +1,1 @@
+"""The Brevo endpoints, one module per group; each has ``register(app, state)``."""
