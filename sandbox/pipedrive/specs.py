@@ -6,13 +6,17 @@ company's daily budget; its query parameters list the values they accept (``sort
 them from the documents keeps the sandbox honest when the specs are refreshed: a cost or an
 allowed value Pipedrive changes is one the sandbox applies, with no table here to forget.
 
-The documents live in ``shared/specs/pipedrive`` beside the repository (as in CI); parsing them
-takes under a second and happens once per process.
+The documents (``shared/specs/pipedrive`` beside the repository) are not shipped with the product,
+so the facts are derived from them once and committed as ``spec_facts.json`` next to this module,
+which the sandbox reads at start-up. After refreshing the specs, regenerate it with
+``python -m sandbox.pipedrive.specs``; a test fails while the file and the documents disagree.
 """
 
 from __future__ import annotations
 
 import functools
+import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +27,7 @@ from sandbox.pipedrive.memory import paused_gc
 
 SPEC_DIR = Path(__file__).resolve().parents[3] / "shared" / "specs" / "pipedrive"
 SPEC_FILES = {"v1": SPEC_DIR / "openapi-v1.yaml", "v2": SPEC_DIR / "openapi-v2.yaml"}
+FACTS_FILE = Path(__file__).with_name("spec_facts.json")
 
 _METHODS = ("get", "post", "put", "patch", "delete")
 
@@ -106,8 +111,8 @@ def _operation(resolve: _Resolver, operation: dict[str, Any]) -> Operation:
     return Operation(int(operation.get("x-token-cost", 0)), enums, body, required)
 
 
-@functools.cache
-def load_spec_facts() -> SpecFacts:
+def derive_spec_facts() -> SpecFacts:
+    """Read the facts from the vendor's documents (needs ``shared/specs``)."""
     operations: dict[tuple[str, str, str], Operation] = {}
     for version, path in SPEC_FILES.items():
         document = _read(path)
@@ -117,3 +122,38 @@ def load_spec_facts() -> SpecFacts:
                 if item.get(method):
                     operations[(version, method.upper(), template)] = _operation(resolve, item[method])
     return SpecFacts(operations)
+
+
+def facts_to_json(facts: SpecFacts) -> str:
+    rows = []
+    for (version, method, template), op in sorted(facts.operations.items()):
+        rows.append({
+            "version": version, "method": method, "path": template, "cost": op.cost,
+            "query_enums": {k: sorted(v) for k, v in sorted(op.query_enums.items())},
+            "body_fields": {k: (sorted(v) if v is not None else None) for k, v in sorted(op.body_fields.items())},
+            "body_required": sorted(op.body_required),
+        })
+    return json.dumps(rows, indent=0, sort_keys=True) + "\n"
+
+
+def facts_from_json(text: str) -> SpecFacts:
+    operations = {}
+    for row in json.loads(text):
+        operations[(row["version"], row["method"], row["path"])] = Operation(
+            cost=row["cost"],
+            query_enums={k: frozenset(v) for k, v in row["query_enums"].items()},
+            body_fields={k: (frozenset(v) if v is not None else None) for k, v in row["body_fields"].items()},
+            body_required=frozenset(row["body_required"]),
+        )
+    return SpecFacts(operations)
+
+
+@functools.cache
+def load_spec_facts() -> SpecFacts:
+    """The committed facts (no vendor document needed at run time)."""
+    return facts_from_json(FACTS_FILE.read_text(encoding="utf-8"))
+
+
+if __name__ == "__main__":
+    FACTS_FILE.write_text(facts_to_json(derive_spec_facts()), encoding="utf-8")
+    print(f"wrote {FACTS_FILE} ({len(load_spec_facts.__wrapped__().operations)} operations)", file=sys.stderr)
