@@ -26,7 +26,15 @@ for path in (REPO, REPO / "plugins", REPO / "dags"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-from sandbox.server import App, SandboxServer  # noqa: E402  (after the environment is set)
+import json
+from typing import Any
+
+from sandbox.brevo import BrevoConfig
+from sandbox.brevo import create_app as create_brevo
+from sandbox.pipedrive import PipedriveConfig
+from sandbox.pipedrive import create_app as create_pipedrive
+from sandbox.server import App, SandboxServer
+from tests.support.sandboxes import BREVO_KEY, PIPEDRIVE_TOKEN, Sandbox
 
 
 @pytest.fixture
@@ -47,3 +55,32 @@ def serve() -> Iterator[Callable[[App], SandboxServer]]:
     yield start
     for server in servers:
         server.stop()
+
+
+@pytest.fixture
+def pipedrive(serve, monkeypatch) -> Callable[..., Sandbox]:
+    """``pipedrive(account=None, **config)`` starts a Pipedrive sandbox and sets ``pipedrive_default`` to it."""
+
+    def start(account: Any = None, **config: Any) -> Sandbox:
+        app = create_pipedrive(account, PipedriveConfig(**config))
+        sandbox = Sandbox(serve(app), app)
+        monkeypatch.setenv("AIRFLOW_CONN_PIPEDRIVE_DEFAULT", json.dumps(
+            {"conn_type": "http", "host": sandbox.url, "password": PIPEDRIVE_TOKEN}))
+        return sandbox
+
+    return start
+
+
+@pytest.fixture
+def brevo(serve, monkeypatch) -> Callable[..., Sandbox]:
+    """``brevo(**config)`` starts a Brevo sandbox (imports finish in 50 ms) and sets ``brevo_default``."""
+
+    def start(**config: Any) -> Sandbox:
+        config.setdefault("import_delay_s", 0.05)
+        app = create_brevo(BrevoConfig(**config))
+        sandbox = Sandbox(serve(app), app)
+        monkeypatch.setenv("AIRFLOW_CONN_BREVO_DEFAULT", json.dumps(
+            {"conn_type": "http", "host": sandbox.url, "password": BREVO_KEY}))
+        return sandbox
+
+    return start

@@ -17,7 +17,7 @@ from pipedrive_brevo.http import (
 )
 
 from sandbox.brevo import Window
-from tests.hooks.sandboxes import BREVO_KEY, FAST_RETRY
+from tests.support.sandboxes import BREVO_KEY, FAST_RETRY
 
 
 def hook(**kwargs) -> BrevoHook:

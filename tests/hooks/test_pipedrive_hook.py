@@ -30,7 +30,7 @@ from sandbox.pipedrive.config import (
     DEFAULT_OAUTH_CLIENT_SECRET,
 )
 from sandbox.server import App, Response
-from tests.hooks.sandboxes import FAST_RETRY, PIPEDRIVE_TOKEN, persons
+from tests.support.sandboxes import FAST_RETRY, PIPEDRIVE_TOKEN, persons
 
 
 def hook(**kwargs) -> PipedriveHook:
