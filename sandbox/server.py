@@ -326,7 +326,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as the vendors' servers do
     disable_nagle_algorithm = True  # headers and body go out at once: no 40 ms delayed-ACK stall
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:
         pass  # quiet: tests and benchmarks read counters, not access logs
 
     def _dispatch(self) -> None:

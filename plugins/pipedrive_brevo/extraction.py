@@ -184,7 +184,7 @@ def merge_entity(store: DataLocation, extraction: dict[str, Any]) -> dict[str, A
         if mark is not None:
             store.write_json(watermark_path(stream.name), {"watermark": mark.isoformat(), "run_id": run_id})
     summary = {"entity": entity, "run_id": run_id, "records_read": extraction["records"],
-               "changed": int(len(changed)), "snapshot_size": int(len(after)),
+               "changed": len(changed), "snapshot_size": len(after),
                "deleted_in_snapshot": int(after["is_deleted"].sum()), "complete": extraction["complete"]}
     store.write_json(marker, summary)
     return summary

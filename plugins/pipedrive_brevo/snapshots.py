@@ -41,8 +41,7 @@ def _time(value: Any) -> str:
     if not value:
         return ""
     text = str(value).replace(" ", "T")
-    if text.endswith("Z"):
-        text = text[:-1]
+    text = text.removesuffix("Z")
     if "." not in text:
         text += ".000"
     return text[:23] + "Z"

@@ -74,8 +74,7 @@ def extraction_window(*, run_after: datetime, watermark: datetime | None, full_r
             raise WindowError("full_refresh and a since/until backfill window exclude each other; give one")
         start = parse_time(since, "since") if since else None
         end = parse_time(until, "until") if until else horizon
-        if end > horizon:
-            end = horizon  # the future has no changes yet; the lag keeps in-flight writes out
+        end = min(end, horizon)  # the future has no changes yet; the lag keeps in-flight writes out
         if start is not None and start >= end:
             raise WindowError(f"since ({iso(start)}) must be before until ({iso(end)})")
         return Window(start, end, "backfill")

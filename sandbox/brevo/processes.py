@@ -103,7 +103,7 @@ class ProcessRunner:
             try:
                 process.reports, process.figures = process.job()
                 outcome = COMPLETED
-            except Exception as exc:  # noqa: BLE001 - a sandbox bug fails the process, not the worker
+            except Exception as exc:
                 process.figures = {"error": repr(exc)}
         elif not process.fail:
             outcome = COMPLETED

@@ -15,6 +15,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from pipedrive_brevo.config import (
     COMPUTED_FIELDS,
     DEFAULT_MAPPING_PATH,

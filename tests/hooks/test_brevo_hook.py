@@ -6,6 +6,7 @@ import json
 import time
 
 import pytest
+
 from pipedrive_brevo.hooks.brevo import BrevoDialect, BrevoHook
 from pipedrive_brevo.hooks.brevo_reports import match_rejections, parse_report
 from pipedrive_brevo.hooks.chunking import chunk_by_json_size, envelope_bytes
@@ -15,7 +16,6 @@ from pipedrive_brevo.http import (
     RetryPolicy,
     encode_json,
 )
-
 from sandbox.brevo import Window
 from tests.support.sandboxes import BREVO_KEY, FAST_RETRY
 

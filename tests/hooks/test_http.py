@@ -9,6 +9,7 @@ from collections import deque
 
 import pytest
 import requests
+
 from pipedrive_brevo.http import (
     ApiDialect,
     AuthError,
@@ -28,7 +29,6 @@ from pipedrive_brevo.http import (
     TransportError,
 )
 from pipedrive_brevo.redaction import redact, register_secret
-
 from sandbox.server import App, Request, Response
 
 SECRET = "tok-0123456789-secret"
@@ -364,7 +364,7 @@ def test_pacing_is_shared_by_threads_of_one_process(serve):
         try:
             for _ in range(5):
                 client.request("GET", "/page")
-        except BaseException as exc:  # noqa: BLE001 - surfaced below
+        except BaseException as exc:
             errors.append(exc)
 
     client.request("GET", "/page")  # learn the limit first, as any real run does

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from pipedrive_brevo.hooks.pipedrive_endpoints import ENDPOINTS, check_params
 
 SPECS = Path(__file__).resolve().parents[3] / "shared" / "specs" / "pipedrive"

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 import requests
+
 from pipedrive_brevo.hooks.connection import (
     ConnectionConfigError,
     base_url_from_connection,
@@ -24,7 +25,6 @@ from pipedrive_brevo.http import (
     RetryPolicy,
     TransportError,
 )
-
 from sandbox.pipedrive.config import (
     DEFAULT_OAUTH_CLIENT_ID,
     DEFAULT_OAUTH_CLIENT_SECRET,

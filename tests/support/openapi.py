@@ -142,7 +142,7 @@ def _status_keys_as_text(document: dict[str, Any]) -> None:
                 op["responses"] = {str(k): v for k, v in op["responses"].items()}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load(path: str) -> OpenAPISpec:
     with open(path, encoding="utf-8") as fh:
         document = yaml.load(fh, Loader=yaml.CSafeLoader)

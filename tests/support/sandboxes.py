@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
-from pipedrive_brevo.http import RetryPolicy
 
+from pipedrive_brevo.http import RetryPolicy
 from sandbox.server import App, SandboxServer
 
 PIPEDRIVE_TOKEN = "sandbox-pipedrive-token"

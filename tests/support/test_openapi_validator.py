@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.openapi import BREVO, BREVO_2025, PIPEDRIVE_V1, PIPEDRIVE_V2, OpenAPISpec
+from tests.support.openapi import (
+    BREVO,
+    BREVO_2025,
+    PIPEDRIVE_V1,
+    PIPEDRIVE_V2,
+    OpenAPISpec,
+)
 
 
 def test_accepts_a_body_shaped_as_the_spec_says():

@@ -5,14 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from pipedrive_brevo.extraction import (
-    STREAMS, extract_entity, extract_reference, merge_entity, read_watermark,
+    STREAMS,
+    extract_entity,
+    extract_reference,
+    merge_entity,
+    read_watermark,
 )
 from pipedrive_brevo.hooks.pipedrive import PipedriveHook
 from pipedrive_brevo.snapshots import records_frame
 from pipedrive_brevo.storage import DataLocation
 from pipedrive_brevo.windows import extraction_window
-
 from sandbox.generator import generate_account
 from tests.support.sandboxes import FAST_RETRY
 

@@ -2,7 +2,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from pipedrive_brevo.snapshots import changed_ids, max_update_time, merge, page_frame, records_frame
+from pipedrive_brevo.snapshots import (
+    changed_ids,
+    max_update_time,
+    merge,
+    page_frame,
+    records_frame,
+)
 
 
 def person(pid, updated, name, **extra):

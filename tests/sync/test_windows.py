@@ -4,7 +4,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pipedrive_brevo.windows import Window, WindowError, extraction_window, iso, parse_time
+from pipedrive_brevo.windows import (
+    Window,
+    WindowError,
+    extraction_window,
+    iso,
+    parse_time,
+)
 
 RUN = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 LAG = timedelta(minutes=2)

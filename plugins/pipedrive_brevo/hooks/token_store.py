@@ -61,7 +61,7 @@ class AirflowVariableTokenStore:
             from airflow.sdk import Variable
 
             raw = Variable.get(name, default=None)
-        except Exception:  # noqa: BLE001 - no Airflow context: the cache is all there is
+        except Exception:
             return None
         if not raw:
             return None
@@ -81,7 +81,7 @@ class AirflowVariableTokenStore:
             from airflow.sdk import Variable
 
             Variable.set(name, json.dumps(token), description="OAuth access token cache (managed by PipedriveHook)")
-        except Exception as exc:  # noqa: BLE001 - outside a task there is no Variable service
+        except Exception as exc:
             log.debug("OAuth token kept in process only (no Airflow Variable service: %s)", type(exc).__name__)
 
 

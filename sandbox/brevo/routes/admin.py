@@ -21,7 +21,7 @@ def _seed_list(state: BrevoState, item: Any) -> dict[str, Any]:
         raise ValueError('a list to seed is {"id": <positive int>, "name": ..., "folderId": ...}')
     folder_id = item.get("folderId", 1)
     if not isinstance(folder_id, int):
-        raise ValueError("folderId should be an integer")  # noqa: TRY004 - admin answers ValueError as 400
+        raise ValueError("folderId should be an integer")
     contact_list = state.account.add_list(str(item.get("name") or f"List {item['id']}"), folder_id, item["id"])
     return state.account.list_view(contact_list)
 
@@ -29,7 +29,7 @@ def _seed_list(state: BrevoState, item: Any) -> dict[str, Any]:
 def _seed_contact(state: BrevoState, item: Any) -> int:
     """Create or update a contact directly (a pre-existing account), by email, else ext_id, else SMS."""
     if not isinstance(item, dict):
-        raise ValueError("a contact to seed is an object")  # noqa: TRY004 - admin answers ValueError as 400
+        raise ValueError("a contact to seed is an object")
     account = state.account
     typed = account.typed_attributes(item.get("attributes") or {})
     raw_email = item.get("email") or typed.email

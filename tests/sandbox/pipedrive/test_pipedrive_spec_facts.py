@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.pipedrive.specs import SPEC_FILES, derive_spec_facts, facts_to_json, load_spec_facts
+from sandbox.pipedrive.specs import (
+    SPEC_FILES,
+    derive_spec_facts,
+    facts_to_json,
+    load_spec_facts,
+)
 
 
 @pytest.mark.skipif(not all(p.is_file() for p in SPEC_FILES.values()), reason="vendor specs not beside the repo")

@@ -1,0 +1,164 @@
+"""`make demo`: the sync end to end against the local sandboxes, through the real Airflow CLI.
+
+1. starts the Pipedrive and Brevo sandboxes (``python -m sandbox serve``) with a generated account;
+2. prepares a throw-away ``AIRFLOW_HOME`` in ``.demo/`` (SQLite; replaced on every run, kept
+   afterwards so its data location and logs can be inspected) and seeds the Brevo account with
+   the lists the mapping file names, as a real account would already have them;
+3. runs ``airflow dags test pipedrive_to_brevo`` with the two connections pointed at the sandboxes;
+4. prints a readable summary of the run (``runs/<run_id>/summary.json``) and of the traffic each
+   sandbox saw; then stops everything it started.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+REPO = Path(__file__).resolve().parents[1]
+DAG_ID = "pipedrive_to_brevo"
+
+
+def airflow_env(home: Path, info: dict[str, Any]) -> dict[str, str]:
+    """The environment of every Airflow command the demo runs."""
+    pipedrive, brevo = info["pipedrive"], info["brevo"]
+    env = dict(os.environ)
+    env.update({
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__PARALLELISM": "4",
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+        "PIPEDRIVE_BREVO_DATA": str(home / "data"),
+        "AIRFLOW_CONN_PIPEDRIVE_DEFAULT": json.dumps(
+            {"conn_type": "http", "host": pipedrive["url"], "password": pipedrive["api_token"]}),
+        "AIRFLOW_CONN_BREVO_DEFAULT": json.dumps(
+            {"conn_type": "http", "host": brevo["url"], "password": brevo["api_key"]}),
+    })
+    return env
+
+
+def start_sandboxes(home: Path, persons: int, seed: int) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
+    ready = home / "sandboxes.json"
+    log = open(home / "sandboxes.log", "wb")  # noqa: SIM115 - closed with the process
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sandbox", "serve", "--persons", str(persons), "--seed", str(seed),
+         "--ready-file", str(ready)],
+        cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    deadline = time.monotonic() + 300
+    while not ready.exists():
+        if proc.poll() is not None:
+            raise SystemExit(f"the sandboxes did not start; see {home / 'sandboxes.log'}:\n"
+                             + (home / "sandboxes.log").read_text()[-3000:])
+        if time.monotonic() > deadline:
+            stop(proc)
+            raise SystemExit("the sandboxes did not answer within 300 s")
+        time.sleep(0.2)
+    return proc, json.loads(ready.read_text())
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def seed_brevo_lists(brevo_url: str) -> list[int]:
+    """Create, in the Brevo sandbox, every list the mapping names (ids are Brevo's, so they pre-exist)."""
+    sys.path.insert(0, str(REPO / "plugins"))
+    from pipedrive_brevo.config import load_mapping
+
+    mapping = load_mapping()
+    list_ids = sorted(mapping.list_ids())
+    for list_id in list_ids:
+        r = requests.post(f"{brevo_url}/__admin/brevo/lists",
+                          json={"id": list_id, "name": f"Pipedrive list {list_id}", "folderId": 1}, timeout=10)
+        r.raise_for_status()
+    return list_ids
+
+
+def run(cmd: list[str], env: dict[str, str], log: Path) -> int:
+    with open(log, "ab") as fh:
+        fh.write(f"\n$ {' '.join(cmd)}\n".encode())
+        fh.flush()
+        return subprocess.run(cmd, env=env, cwd=REPO, stdout=fh, stderr=subprocess.STDOUT).returncode
+
+
+def latest_summary(data: Path) -> tuple[str, dict[str, Any]] | None:
+    runs = sorted((data / "runs").glob("*/summary.json"), key=lambda p: p.stat().st_mtime)
+    if not runs:
+        return None
+    return runs[-1].parent.name, json.loads(runs[-1].read_text())
+
+
+def print_summary(run_id: str, summary: dict[str, Any], info: dict[str, Any]) -> None:
+    print(f"\nRun {run_id}")
+    for key, value in summary.items():
+        if isinstance(value, dict):
+            print(f"  {key}:")
+            for k, v in value.items():
+                print(f"    {k:<28} {json.dumps(v) if isinstance(v, dict | list) else v}")
+        else:
+            print(f"  {key:<30} {value}")
+    pd_usage = requests.get(info["pipedrive"]["url"] + "/__admin/pipedrive/usage", timeout=10).json()
+    brevo_usage = requests.get(info["brevo"]["url"] + "/__admin/brevo/usage", timeout=10).json()
+    print("\nWhat the sandboxes saw")
+    print(f"  Pipedrive: {json.dumps(pd_usage)[:600]}")
+    print(f"  Brevo:     {json.dumps(brevo_usage)[:600]}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--persons", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--home", type=Path, default=REPO / ".demo")
+    args = parser.parse_args(argv)
+
+    home: Path = args.home
+    shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    log = home / "airflow.log"
+    print(f"Starting the Pipedrive and Brevo sandboxes ({args.persons} persons, seed {args.seed}) ...", flush=True)
+    proc, info = start_sandboxes(home, args.persons, args.seed)
+    try:
+        print(f"  Pipedrive sandbox {info['pipedrive']['url']}, Brevo sandbox {info['brevo']['url']}")
+        lists = seed_brevo_lists(info["brevo"]["url"])
+        print(f"  Brevo lists the mapping names, created in the sandbox: {lists}")
+        env = airflow_env(home, info)
+        print(f"Preparing a throw-away Airflow home in {home} ...", flush=True)
+        if run([sys.executable, "-m", "airflow", "db", "migrate"], env, log) != 0:
+            print((log.read_text())[-3000:])
+            raise SystemExit("airflow db migrate failed; see " + str(log))
+        print(f"Running `airflow dags test {DAG_ID}` (log: {log}) ...", flush=True)
+        started = time.monotonic()
+        code = run([sys.executable, "-m", "airflow", "dags", "test", DAG_ID], env, log)
+        elapsed = time.monotonic() - started
+        found = latest_summary(home / "data")
+        if code != 0 or found is None:
+            print(log.read_text()[-5000:])
+            print(f"\nThe DAG run failed after {elapsed:.1f} s; the full log is {log}")
+            return 1
+        print(f"The DAG run succeeded in {elapsed:.1f} s.")
+        print_summary(*found, info)
+        print(f"\nEverything the run left behind is under {home / 'data'}")
+        return 0
+    finally:
+        stop(proc)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
