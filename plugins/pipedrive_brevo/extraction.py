@@ -21,12 +21,10 @@ from typing import Any
 
 from pipedrive_brevo.http import BudgetExhaustedError
 from pipedrive_brevo.snapshots import changed_ids, max_update_time, merge, page_frame
-from pipedrive_brevo.storage import DataLocation
+from pipedrive_brevo.storage import DataLocation, safe
 from pipedrive_brevo.windows import Window, parse_time
 
 log = logging.getLogger(__name__)
-
-ENTITIES = ("persons", "organizations", "deals", "activities", "leads")
 
 
 @dataclass(frozen=True)
@@ -85,11 +83,6 @@ def read_watermark(store: DataLocation, stream: str) -> datetime | None:
 
 def checkpoint_path(run_id: str, stream: str) -> str:
     return f"state/checkpoints/{safe(run_id)}/{stream}.json"
-
-
-def safe(run_id: str) -> str:
-    """A run id as one path segment (Airflow's contain ':' and '+')."""
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in run_id)
 
 
 def extract_stream(hook: Any, store: DataLocation, stream: Stream, window: Window, run_id: str) -> dict[str, Any]:

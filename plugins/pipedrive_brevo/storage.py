@@ -42,6 +42,11 @@ def default_root() -> str:
     return str(Path(airflow_home) / "data")
 
 
+def safe(name: str) -> str:
+    """A run id or task id as one path segment (Airflow's run ids contain ':' and '+')."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+
+
 class DataLocation:
     """Read and write files under one root, locally or in object storage, through fsspec."""
 
