@@ -105,20 +105,18 @@ def latest_summary(data: Path) -> tuple[str, dict[str, Any]] | None:
     return runs[-1].parent.name, json.loads(runs[-1].read_text())
 
 
-def print_summary(run_id: str, summary: dict[str, Any], info: dict[str, Any]) -> None:
-    print(f"\nRun {run_id}")
-    for key, value in summary.items():
-        if isinstance(value, dict):
-            print(f"  {key}:")
-            for k, v in value.items():
-                print(f"    {k:<28} {json.dumps(v) if isinstance(v, dict | list) else v}")
-        else:
-            print(f"  {key:<30} {value}")
+def print_summary(summary: dict[str, Any], info: dict[str, Any]) -> None:
+    sys.path.insert(0, str(REPO / "plugins"))
+    from pipedrive_brevo.run_summary import format_summary
+
+    print("\n" + format_summary(summary))
     pd_usage = requests.get(info["pipedrive"]["url"] + "/__admin/pipedrive/usage", timeout=10).json()
     brevo_usage = requests.get(info["brevo"]["url"] + "/__admin/brevo/usage", timeout=10).json()
     print("\nWhat the sandboxes saw")
-    print(f"  Pipedrive: {json.dumps(pd_usage)[:600]}")
-    print(f"  Brevo:     {json.dumps(brevo_usage)[:600]}")
+    print(f"  Pipedrive: {sum(t['requests'] for t in pd_usage['tokens'].values())} requests, "
+          f"{pd_usage['tokens_spent']:,} of {pd_usage['daily_budget']:,} daily tokens, "
+          f"{sum(t['responses_429'] for t in pd_usage['tokens'].values())} answered 429 ({pd_usage['plan']} plan)")
+    print(f"  Brevo:     {brevo_usage['total']['calls']} calls, {brevo_usage['total']['429']} answered 429")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -153,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"\nThe DAG run failed after {elapsed:.1f} s; the full log is {log}")
             return 1
         print(f"The DAG run succeeded in {elapsed:.1f} s.")
-        print_summary(*found, info)
+        print_summary(found[1], info)
         print(f"\nEverything the run left behind is under {home / 'data'}")
         return 0
     finally:
