@@ -12,7 +12,7 @@ nothing; the first run is a full one), merges it into the entity snapshots and w
 | `since`, `until` | none | ISO 8601: extract only records updated in [since, until) (a backfill window; watermarks stay) |
 | `entities` | all enabled in the mapping | subset of persons, organizations, deals, activities, leads |
 | `dry_run` | false | stop after the plan: write it and the summary, send nothing to Brevo |
-| `reconcile_deletes` | false | scan all ids to find records deleted in Pipedrive |
+| `reconcile_deletes` | false (the first run of each UTC day does it) | scan all ids to find records deleted in Pipedrive |
 
 Connections: `pipedrive_default` (or the mapping's `connectors.pipedrive.conn_id`) and
 `brevo_default`. Mapping: `include/mappings/pipedrive_brevo.yaml` or `$PIPEDRIVE_BREVO_MAPPING`.
@@ -26,6 +26,7 @@ from datetime import timedelta
 
 import pendulum
 from airflow.sdk import DAG, Param, task
+
 from pipedrive_brevo.config import load_mapping
 from pipedrive_brevo.operators.extract import (
     PipedriveExtractOperator,
@@ -74,6 +75,7 @@ with DAG(
     extract = PipedriveExtractOperator.partial(
         task_id="extract", pool="pipedrive_api", pipedrive_conn_id=PIPEDRIVE_CONN_ID,
         full_refresh="{{ params.full_refresh }}", since="{{ params.since }}", until="{{ params.until }}",
+        reconcile_deletes="{{ params.reconcile_deletes }}",
         map_index_template="{{ task.entity }}",
     ).expand(entity=select_entities())
     merge = SnapshotMergeOperator.partial(task_id="merge", map_index_template="{{ task.extraction.entity }}",

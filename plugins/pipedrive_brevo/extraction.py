@@ -14,9 +14,10 @@ Airflow only schedules them.
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pipedrive_brevo.http import BudgetExhaustedError
@@ -181,6 +182,60 @@ def merge_entity(store: DataLocation, extraction: dict[str, Any]) -> dict[str, A
                "deleted_in_snapshot": int(after["is_deleted"].sum()), "complete": extraction["complete"]}
     store.write_json(marker, summary)
     return summary
+
+
+# What a reconciliation scan lists to see which ids still exist (deleted ones are absent from these).
+RECONCILE_STREAMS: dict[str, tuple[str, ...]] = {
+    "persons": ("persons",), "organizations": ("organizations",), "activities": ("activities",),
+    "deals": ("deals", "deals.archived"), "leads": ("leads", "leads.archived"),
+}
+
+
+def reconcile_due(store: DataLocation, entity: str, today: str, requested: bool) -> bool:
+    """Reconcile when asked, and otherwise once a UTC day (the first run of the day does it)."""
+    last = store.read_json(f"state/reconcile/{entity}.json", default={})
+    return requested or last.get("day") != today
+
+
+def record_reconciled(store: DataLocation, entity: str, today: str, run_id: str, found: int) -> None:
+    store.write_json(f"state/reconcile/{entity}.json", {"day": today, "run_id": run_id, "deleted_found": found})
+
+
+def reconcile_deletes(hook: Any, store: DataLocation, entity: str, run_id: str, deleted_at: datetime) -> int:
+    """Find records deleted in Pipedrive that no update window will ever show, and mark them.
+
+    Pipedrive lists no deleted persons, organizations, activities or leads (and deleted deals only
+    for 30 days), so the snapshot's live ids are compared with a full scan of the ids that still
+    exist: ``ceil(N / 500)`` list calls per stream. Each vanished record is written as a raw page of
+    this run (its last version, flagged deleted, stamped ``deleted_at``) for the merge to apply
+    like any other change. Returns how many were found.
+    """
+    snap_path = f"snapshots/{entity}.parquet"
+    if not store.exists(snap_path):
+        return 0
+    snapshot = store.read_parquet(snap_path)
+    live = snapshot[~snapshot["is_deleted"]]
+    if live.empty:
+        return 0
+    present: set[str] = set()
+    streams = {s.name: s for s in STREAMS[entity]}
+    for name in RECONCILE_STREAMS[entity]:
+        stream = streams[name]
+        pages = (hook.iter_v1_pages(stream.collection, **stream.filters) if stream.v1
+                 else hook.iter_pages(stream.collection, **stream.filters))
+        for page in pages:
+            present.update(str(item["id"]) for item in page.items)
+    vanished = live[~live["id"].isin(present)]
+    if vanished.empty:
+        return 0
+    stamp = deleted_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    markers = []
+    for text in vanished["record"]:
+        record = json.loads(text)
+        record.update(is_deleted=True, update_time=stamp)
+        markers.append(record)
+    store.write_parquet(f"raw/{entity}/{safe(run_id)}/reconcile-00001.parquet", page_frame(markers, deleted=True))
+    return len(markers)
 
 
 REFERENCE = ("person_fields", "deal_fields", "organization_fields", "pipelines", "stages", "users",

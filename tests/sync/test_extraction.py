@@ -107,3 +107,21 @@ def test_reference_data_is_fetched_once_into_json(pipedrive, tmp_path, account):
     assert counts["stages"] == len(account.stages) and counts["pipelines"] == len(account.pipelines)
     names = {f["field_name"] for f in store.read_json("snapshots/reference/person_fields.json")}
     assert {"Lead source", "Industry", "Company size"} <= names
+
+
+def test_reconciliation_finds_records_no_window_shows_and_merge_flags_them(pipedrive, tmp_path, account):
+    from pipedrive_brevo.extraction import reconcile_deletes
+
+    sandbox = pipedrive(account)
+    store, hook = DataLocation(str(tmp_path)), PipedriveHook(retry=FAST_RETRY)
+    run(hook, store, "persons", "run_1")
+    live = [p["id"] for p in account.persons if not p.get("is_deleted")]
+    sandbox.admin("POST", "/records/persons/delete", {"ids": live[:3]})
+    assert reconcile_deletes(hook, store, "persons", "run_2", deleted_at=NOW + timedelta(hours=1)) == 3
+    extraction = extract_entity(hook, store, "persons", windows_for(store, "persons", NOW), "run_2")
+    merged = merge_entity(store, extraction)
+    snapshot = store.read_parquet("snapshots/persons.parquet")
+    flagged = set(snapshot.loc[snapshot["is_deleted"], "id"])
+    assert {str(i) for i in live[:3]} <= flagged and merged["changed"] == 3
+    # A second reconciliation finds nothing new.
+    assert reconcile_deletes(hook, store, "persons", "run_3", deleted_at=NOW + timedelta(hours=2)) == 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from datetime import UTC
 from typing import Any
 
 from airflow.sdk import BaseOperator, Context
@@ -24,26 +25,37 @@ class PipedriveExtractOperator(BaseOperator):
     :param full_refresh: ignore the watermarks and extract everything.
     :param since: start of a backfill window (ISO 8601), or None.
     :param until: end (exclusive) of a backfill window, or None.
+    :param reconcile_deletes: also scan all ids to find records deleted in Pipedrive (done anyway
+        by the first run of each UTC day).
     :param pipedrive_conn_id: the Airflow connection of the Pipedrive account.
     :param data_location: where runs keep their files; default ``PIPEDRIVE_BREVO_DATA``.
     """
 
-    template_fields: Sequence[str] = ("entity", "full_refresh", "since", "until", "pipedrive_conn_id",
-                                      "data_location")
+    template_fields: Sequence[str] = ("entity", "full_refresh", "since", "until", "reconcile_deletes",
+                                      "pipedrive_conn_id", "data_location")
 
     def __init__(self, *, entity: str, full_refresh: bool | str = False, since: str | None = None,
-                 until: str | None = None, pipedrive_conn_id: str = "pipedrive_default",
+                 until: str | None = None, reconcile_deletes: bool | str = False,
+                 pipedrive_conn_id: str = "pipedrive_default",
                  data_location: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.entity = entity
         self.full_refresh = full_refresh
         self.since = since
         self.until = until
+        self.reconcile_deletes = reconcile_deletes
         self.pipedrive_conn_id = pipedrive_conn_id
         self.data_location = data_location
 
     def execute(self, context: Context) -> dict[str, Any]:
-        from pipedrive_brevo.extraction import STREAMS, extract_entity, read_watermark
+        from pipedrive_brevo.extraction import (
+            STREAMS,
+            extract_entity,
+            read_watermark,
+            reconcile_deletes,
+            reconcile_due,
+            record_reconciled,
+        )
         from pipedrive_brevo.hooks.pipedrive import PipedriveHook
         from pipedrive_brevo.run_summary import record_task
         from pipedrive_brevo.storage import DataLocation
@@ -65,6 +77,12 @@ class PipedriveExtractOperator(BaseOperator):
         hook = PipedriveHook(self.pipedrive_conn_id)
         started = time.monotonic()
         result = extract_entity(hook, store, self.entity, windows, run_id)
+        today = run_after.astimezone(UTC).date().isoformat()
+        if result["complete"] and reconcile_due(store, self.entity, today, _flag(self.reconcile_deletes)):
+            result["deleted_found"] = reconcile_deletes(hook, store, self.entity, run_id, deleted_at=run_after)
+            record_reconciled(store, self.entity, today, run_id, result["deleted_found"])
+            self.log.info("%s: reconciliation found %d records deleted in Pipedrive", self.entity,
+                          result["deleted_found"])
         record_task(store, run_id, f"extract_{self.entity}", api="pipedrive", stats=hook.stats.snapshot(),
                     duration_s=time.monotonic() - started)
         self.log.info("%s: %d records in %s", self.entity, result["records"],
