@@ -3,8 +3,12 @@
 
 Hourly. Each run extracts what changed in Pipedrive since the last successful window (the
 *watermark*, kept per entity under the data location, so a skipped, failed or paused run loses
-nothing; the first run is a full one), merges it into the entity snapshots and writes
-`runs/<run_id>/summary.json`.
+nothing; the first run is a full one) and merges it into the entity snapshots. `prepare_brevo`
+checks the mapped Brevo lists exist and creates missing attributes; `plan` turns the snapshots into
+the desired contacts and events and diffs them against the sync state (what Brevo was last sent),
+writing `runs/<run_id>/plan.parquet` and `rejects/<run_id>.parquet`; `load` sends the difference in
+batches, committing the sync state after each batch Brevo accepted (a retried load sends nothing
+twice); `summary` writes `runs/<run_id>/summary.json`. A dry run stops after the plan.
 
 | param | default | meaning |
 | --- | --- | --- |
@@ -28,12 +32,14 @@ import pendulum
 from airflow.sdk import DAG, Param, task
 
 from pipedrive_brevo.config import load_mapping
+from pipedrive_brevo.notifications import SyncNotifier
 from pipedrive_brevo.operators.extract import (
     PipedriveExtractOperator,
     PipedriveReferenceOperator,
     SnapshotMergeOperator,
 )
 from pipedrive_brevo.operators.summary import RunSummaryOperator
+from pipedrive_brevo.operators.sync import BrevoLoadOperator, BrevoPrepareOperator, SyncPlanOperator
 from pipedrive_brevo.run_params import ENTITIES
 
 mapping = load_mapping()  # a mistake in the file is an import error naming the file, key and line
@@ -52,6 +58,7 @@ with DAG(
     default_args={"retries": 3, "retry_delay": timedelta(seconds=30), "retry_exponential_backoff": True,
                   "max_retry_delay": timedelta(minutes=10)},
     tags=["pipedrive", "brevo", "sync"],
+    on_failure_callback=SyncNotifier("sync_failed", mapping.options.notify) if mapping.options.notify else None,
     params={
         "full_refresh": Param(False, type="boolean", description="Ignore the watermarks and extract everything"),
         "since": Param(None, type=["null", "string"], description="Backfill window start, ISO 8601 (inclusive)"),
@@ -80,6 +87,12 @@ with DAG(
     ).expand(entity=select_entities())
     merge = SnapshotMergeOperator.partial(task_id="merge", map_index_template="{{ task.extraction.entity }}",
                                           ).expand(extraction=extract.output)
-    summary = RunSummaryOperator(task_id="summary")
+    prepare = BrevoPrepareOperator(task_id="prepare_brevo", pool="brevo_api", dry_run="{{ params.dry_run }}",
+                                   full_refresh="{{ params.full_refresh }}")
+    plan = SyncPlanOperator(task_id="plan", prepared=prepare.output, dry_run="{{ params.dry_run }}")
+    load = BrevoLoadOperator(task_id="load", pool="brevo_api", dry_run="{{ params.dry_run }}")
+    summary = RunSummaryOperator(task_id="summary", on_success_callback=(
+        SyncNotifier("sync_completed", mapping.options.notify) if mapping.options.notify else None))
 
-    [reference, merge] >> summary
+    reference >> prepare
+    [merge, prepare] >> plan >> load >> summary

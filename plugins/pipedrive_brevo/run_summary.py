@@ -57,6 +57,33 @@ def format_summary(summary: dict[str, Any]) -> str:
     if summary.get("incomplete_entities"):
         lines.append(f"  incomplete (daily token budget spent; the next run resumes): "
                      f"{', '.join(summary['incomplete_entities'])}")
+    lines.extend(_brevo_lines(summary))
     for api, counters in summary.get("api", {}).items():
         lines.append(f"  {api:<14} " + ", ".join(f"{k} {v:g}" for k, v in counters.items()))
     return "\n".join(lines)
+
+
+def _brevo_lines(summary: dict[str, Any]) -> list[str]:
+    """The plan and what the load sent (sections the plan and load tasks add)."""
+    lines: list[str] = []
+    plan, load = summary.get("plan"), summary.get("load")
+    if plan is None:
+        return lines
+    persons = summary.get("persons", {})
+    rejects = summary.get("rejects", {})
+    lines.append(f"  contacts       {summary.get('contacts_desired', 0):,} desired from "
+                 f"{sum(persons.values()):,} persons; rejected {sum(rejects.values()):,} rows"
+                 + (f" ({', '.join(f'{k} {v}' for k, v in sorted(rejects.items()))})" if rejects else ""))
+    lines.append(f"  plan           create {plan['created']:,}, update {plan['updated']:,}, "
+                 f"unchanged {plan['unchanged']:,}, list adds {plan['list_adds']:,}, "
+                 f"list removes {plan['list_removes']:,}, unlist {plan['unlisted']:,}, delete {plan['deleted']:,}, "
+                 f"events {plan['events']:,}, companies {plan.get('companies', 0):,}")
+    if not load or load.get("dry_run"):
+        lines.append("  load           dry run: nothing sent to Brevo (see runs/<run_id>/plan.parquet)")
+        return lines
+    lines.append(f"  sent to Brevo  created {load.get('created', 0):,}, updated {load.get('updated', 0):,}, "
+                 f"list adds {load.get('list_adds', 0):,}, list removes {load.get('list_removes', 0):,}, "
+                 f"deleted {load.get('deleted', 0):,}, events {load.get('events_sent', 0):,}, "
+                 f"companies {load.get('companies_created', 0) + load.get('companies_updated', 0):,}, "
+                 f"rejected by Brevo {load.get('rejected_by_brevo', 0):,}")
+    return lines

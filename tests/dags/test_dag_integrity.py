@@ -26,7 +26,10 @@ def test_sync_dag_shape(bag):
     assert set(dag.params) == {"full_refresh", "since", "until", "entities", "dry_run", "reconcile_deletes"}
     assert dag.params["entities"] == ["persons", "deals", "organizations", "activities", "leads"]
     assert dag.task_dict["extract"].pool == "pipedrive_api"
-    assert dag.task_dict["summary"].upstream_task_ids == {"extract_reference", "merge"}
+    assert dag.task_dict["prepare_brevo"].pool == dag.task_dict["load"].pool == "brevo_api"
+    assert dag.task_dict["prepare_brevo"].upstream_task_ids == {"extract_reference"}
+    assert dag.task_dict["plan"].upstream_task_ids == {"merge", "prepare_brevo"}
+    assert dag.task_dict["summary"].upstream_task_ids == {"load"}
 
 
 def test_every_dag_has_tags_retries_and_docs(bag):

@@ -44,9 +44,16 @@ def summary_of(data, dag_run):
     return json.loads(path.read_text())
 
 
+def seed_lists(brevo_sandbox):
+    from pipedrive_brevo.config import load_mapping
+
+    for list_id in sorted(load_mapping().list_ids()):
+        brevo_sandbox.admin("POST", "/brevo/lists", {"id": list_id, "name": f"List {list_id}", "folderId": 1})
+
+
 def test_first_run_extracts_every_enabled_entity(airflow_db, pipedrive, brevo, data, account):
     pipedrive(account)
-    brevo()
+    seed_lists(brevo())
     dag_run = run_dag()
     assert dag_run.state == "success"
     summary = summary_of(data, dag_run)
