@@ -8,7 +8,9 @@ checks the mapped Brevo lists exist and creates missing attributes; `plan` turns
 the desired contacts and events and diffs them against the sync state (what Brevo was last sent),
 writing `runs/<run_id>/plan.parquet` and `rejects/<run_id>.parquet`; `load` sends the difference in
 batches, committing the sync state after each batch Brevo accepted (a retried load sends nothing
-twice); `summary` writes `runs/<run_id>/summary.json`. A dry run stops after the plan.
+twice); `summary` writes `runs/<run_id>/summary.json`. A dry run stops after the plan. With
+`options.notify.webhook_url` in the mapping, `sync_completed`, `sync_failed` and `batch_completed`
+are POSTed there.
 
 | param | default | meaning |
 | --- | --- | --- |

@@ -96,3 +96,14 @@ def isin(values: pd.Series, wanted: Any) -> np.ndarray:
 
 def _is_text(series: pd.Series) -> bool:
     return isinstance(series.dtype, pd.StringDtype)
+
+
+def positions(keys: pd.Series, values: pd.Series) -> np.ndarray:
+    """For each key, its position in ``values`` (-1 when absent); text through pyarrow's
+    ``index_in``, which hashes ``values`` once instead of building a pandas index over them."""
+    if _is_text(keys) and _is_text(values):
+        right = pa.array(values.astype("string").array)
+        left = pa.array(keys.astype("string").array).cast(right.type)
+        found = pc.index_in(left, value_set=right, skip_nulls=True)
+        return found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return pd.Index(values).get_indexer(keys).astype(np.int64)
