@@ -84,3 +84,18 @@ def brevo(serve, monkeypatch) -> Callable[..., Sandbox]:
         return sandbox
 
     return start
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> None:
+    """A migrated metadata database in the throw-away AIRFLOW_HOME (``dag.test()`` needs one)."""
+    from airflow.utils import db
+
+    db.resetdb(skip_init=False)
+
+
+@pytest.fixture
+def data(tmp_path, monkeypatch):
+    """A fresh data location for one test."""
+    monkeypatch.setenv("PIPEDRIVE_BREVO_DATA", str(tmp_path))
+    return tmp_path

@@ -14,60 +14,14 @@ import pandas as pd
 import pytest
 
 from sandbox.generator import generate_account
+from tests.support.dag_runs import brevo_contacts, delta, run_dag, seed_lists, summary_of, writes
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def airflow_db():
-    from airflow.utils import db
-
-    db.resetdb(skip_init=False)
-
-
-@pytest.fixture(scope="module")
 def account():
     return generate_account(60, seed=5, now=datetime.now(UTC) - timedelta(hours=1))
-
-
-@pytest.fixture
-def data(tmp_path, monkeypatch):
-    monkeypatch.setenv("PIPEDRIVE_BREVO_DATA", str(tmp_path))
-    return tmp_path
-
-
-def seed_lists(brevo_sandbox):
-    from pipedrive_brevo.config import load_mapping
-
-    for list_id in sorted(load_mapping().list_ids()):
-        brevo_sandbox.admin("POST", "/brevo/lists", {"id": list_id, "name": f"List {list_id}", "folderId": 1})
-
-
-def run_dag(conf=None):
-    from airflow.models import DagBag
-
-    dag = DagBag(dag_folder="dags/pipedrive_to_brevo.py").dags["pipedrive_to_brevo"]
-    for t in dag.tasks:  # dag.test() really sleeps between retries
-        t.retries = 0
-    return dag.test(run_conf=conf or {})
-
-
-def summary_of(data, dag_run):
-    from pipedrive_brevo.storage import safe
-
-    return json.loads((data / "runs" / safe(dag_run.run_id) / "summary.json").read_text())
-
-
-def brevo_contacts(sandbox):
-    return {c["email"]: c for c in sandbox.admin("GET", "/brevo/contacts")["contacts"]}
-
-
-def writes(counters):
-    return {k: v for k, v in counters.items() if k.startswith("write:")}
-
-
-def delta(before, after):
-    return {k: after[k] - before.get(k, 0) for k in after if after[k] != before.get(k, 0)}
 
 
 def test_first_run_creates_the_contacts_and_a_rerun_writes_nothing(airflow_db, pipedrive, brevo, data, account):

@@ -2,53 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from sandbox.generator import generate_account
+from tests.support.dag_runs import run_dag, seed_lists, summary_of
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def airflow_db():
-    from airflow.utils import db
-
-    db.resetdb(skip_init=False)
-
-
-@pytest.fixture(scope="module")
 def account():
     return generate_account(200, seed=11, now=datetime.now(UTC) - timedelta(hours=1))
-
-
-@pytest.fixture
-def data(tmp_path, monkeypatch):
-    monkeypatch.setenv("PIPEDRIVE_BREVO_DATA", str(tmp_path))
-    return tmp_path
-
-
-def run_dag(conf=None):
-    from airflow.models import DagBag
-
-    dag = DagBag(dag_folder="dags/pipedrive_to_brevo.py").dags["pipedrive_to_brevo"]
-    for t in dag.tasks:  # dag.test() really sleeps between retries
-        t.retries = 0
-    return dag.test(run_conf=conf or {})
-
-
-def summary_of(data, dag_run):
-    (path,) = (data / "runs").glob("*/summary.json")
-    return json.loads(path.read_text())
-
-
-def seed_lists(brevo_sandbox):
-    from pipedrive_brevo.config import load_mapping
-
-    for list_id in sorted(load_mapping().list_ids()):
-        brevo_sandbox.admin("POST", "/brevo/lists", {"id": list_id, "name": f"List {list_id}", "folderId": 1})
 
 
 def test_first_run_extracts_every_enabled_entity(airflow_db, pipedrive, brevo, data, account):

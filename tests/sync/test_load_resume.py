@@ -18,13 +18,6 @@ from sandbox.generator import generate_account
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def airflow_db():
-    from airflow.utils import db
-
-    db.resetdb(skip_init=False)
-
-
 class Killed(Exception):
     """Stands for the worker dying mid-task."""
 

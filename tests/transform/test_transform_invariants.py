@@ -110,6 +110,61 @@ def test_every_person_ends_in_exactly_one_outcome_and_the_rules_match_a_row_by_r
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
 
+RICH_MAPPING = """\
+connectors:
+  pipedrive:
+    lists: {all_contacts: 60}
+person_mapping:
+  email: email
+  name: FULLNAME
+  first_name: FIRSTNAME
+  phone: SMS
+  org_id.name: COMPANY
+  org_id.industry: ORG_INDUSTRY
+  org_id.address.locality: ORG_CITY
+  owner_id.email: OWNER
+  label_ids: LABELS
+  add_time: CREATED
+  won_deals_count: WON
+  lost_deals_count: LOST
+  open_deals_count: OPEN
+  closed_deals_count: CLOSED
+  total_revenue: LTV
+  custom_fields.lead_source: LEAD_SOURCE
+  custom_fields.interests: INTERESTS
+  custom_fields.birthday: BIRTHDAY
+  custom_fields.score: SCORE
+  custom_fields.annual_budget: BUDGET
+  custom_fields.newsletter_opt_in: NEWSLETTER
+deal_stage_mapping: {1: 61, 2: 61, 6: 62, won: 63, lost: 64}
+options:
+  default_phone_region: DE
+  currency: {base: EUR, rates: {USD: 0.92, GBP: 1.17, CHF: 1.05}}
+  leads_list: 65
+"""
+
+
+def test_the_vectorised_build_equals_the_row_by_row_reading_on_a_generated_account(tmp_path):
+    from sandbox.generator import generate_account
+    from tests.transform.reference import as_rows, build_rows
+    account = generate_account(800, seed=9, now=NOW)
+    path = tmp_path / "mapping.yaml"
+    path.write_text(RICH_MAPPING)
+    mapping = load_mapping(path)
+    specs = attribute_specs(resolve_custom_fields(mapping, account.person_fields), {"NEWSLETTER": "boolean"},
+                            person_fields=account.person_fields, organization_fields=account.organization_fields)
+    frames = {name: pd.DataFrame(getattr(account, name)) for name in ("persons", "deals", "leads", "organizations",
+                                                                       "users")}
+    result = build_contacts(mapping, specs, frames["persons"], deals=frames["deals"], leads=frames["leads"],
+                            organizations=frames["organizations"], users=frames["users"])
+    expected = build_rows(mapping, specs, account.persons, deals=account.deals, leads=account.leads,
+                          organizations=account.organizations, users=account.users)
+    got = as_rows(result.contacts)
+    assert len(got) == len(expected) > 600
+    for mine, theirs in zip(got, expected, strict=True):
+        assert mine == theirs
+
+
 def test_a_generated_account_builds_plans_and_settles():
     from sandbox.generator import generate_account
     account = generate_account(600, seed=4, now=NOW)
