@@ -20,6 +20,11 @@ are POSTed there.
 | `dry_run` | false | stop after the plan: write it and the summary, send nothing to Brevo |
 | `reconcile_deletes` | false (the first run of each UTC day does it) | scan all ids to find records deleted in Pipedrive |
 
+`since`/`until` must be ISO 8601 (`2026-11-01`, `2026-11-01T08:00:00Z`) and `entities` names from the
+list above: anything else is refused when the run is triggered, naming the value. A run made by
+`airflow backfill create --from-date ... --to-date ...` re-reads its own data interval, as if given
+`since`/`until` (params still win): it re-sends only what changed in it and leaves the watermarks.
+
 Connections: `pipedrive_default` (or the mapping's `connectors.pipedrive.conn_id`) and
 `brevo_default`. Mapping: `include/mappings/pipedrive_brevo.yaml` or `$PIPEDRIVE_BREVO_MAPPING`.
 Pools `pipedrive_api` and `brevo_api` make parallel tasks and DAGs share one rate budget
@@ -47,6 +52,8 @@ from pipedrive_brevo.run_params import ENTITIES
 mapping = load_mapping()  # a mistake in the file is an import error naming the file, key and line
 ENABLED = list(mapping.pipedrive.sync.entities())
 PIPEDRIVE_CONN_ID = mapping.pipedrive.conn_id
+# A date, or a date and time with an optional offset: refused when the run is triggered, naming the value.
+ISO_8601 = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
 
 with DAG(
     dag_id="pipedrive_to_brevo",
@@ -63,8 +70,10 @@ with DAG(
     on_failure_callback=SyncNotifier("sync_failed", mapping.options.notify) if mapping.options.notify else None,
     params={
         "full_refresh": Param(False, type="boolean", description="Ignore the watermarks and extract everything"),
-        "since": Param(None, type=["null", "string"], description="Backfill window start, ISO 8601 (inclusive)"),
-        "until": Param(None, type=["null", "string"], description="Backfill window end, ISO 8601 (exclusive)"),
+        "since": Param(None, type=["null", "string"], pattern=ISO_8601,
+                       description="Backfill window start, ISO 8601 (inclusive), e.g. 2026-11-01 or 2026-11-01T08:00:00Z"),
+        "until": Param(None, type=["null", "string"], pattern=ISO_8601,
+                       description="Backfill window end, ISO 8601 (exclusive), e.g. 2026-11-08"),
         "entities": Param(ENABLED, type="array", items={"type": "string", "enum": list(ENTITIES)},
                           uniqueItems=True, description="Entities to extract (default: all enabled in the mapping)"),
         "dry_run": Param(False, type="boolean", description="Write the plan and summary; send nothing to Brevo"),

@@ -49,6 +49,12 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BATCH = 5000
 EVENTS_PER_CALL_GROUP = 1000  # events committed per group (the hook sends them 200 a call)
+# Companies live in Brevo's "other" rate bucket: 100 requests an hour on the General tier. Every
+# import that creates companies is followed by a scan for their ids (a page of 1,000 a call), so
+# few large imports (the CSV may hold 250 MB; 50,000 rows are about 10 MB) keep 25,000 new
+# companies at ~30 calls, where imports of 5,000 rows, each rescanning, took over a hundred.
+COMPANIES_PER_IMPORT = 50_000
+COMPANY_SCAN_PAGE = 1000
 MAX_EVENT_ATTEMPTS = 3
 LOAD_REJECT_REASON = "brevo_rejected"
 
@@ -164,7 +170,7 @@ def load_run(hook: Any, store: DataLocation, mapping: Mapping, run_id: str, *, b
     _removals(hook, run)
     if meta.get("company_org_attribute") and store.exists(desired_path(run_id, "companies.parquet")):
         failures += _companies(hook, run, store.read_parquet(desired_path(run_id, "companies.parquet")),
-                               meta["company_org_attribute"], batch_size)
+                               meta["company_org_attribute"], max(batch_size, COMPANIES_PER_IMPORT))
     failures += _events(hook, run)
 
     run.save_counts()
@@ -382,7 +388,15 @@ def _companies(hook: Any, run: _Run, desired: pd.DataFrame, org_attribute: str, 
         run.counts.companies_created += int(new.sum())
         run.counts.companies_updated += int((~new).sum())
         accepted = batch.assign(brevo_id=batch["pipedrive_org_id"].astype(str).map(known).astype("string"))
-        accepted = accepted[accepted["brevo_id"].notna()]
+        refused = accepted[accepted["brevo_id"].isna()]
+        if len(refused):
+            # The import completed without making them (Brevo skips a row it cannot create). Kept
+            # in the state without an id, they are not sent again (and the hourly "other" budget
+            # not spent on rescans) until they change; a change looks the id up before sending.
+            run.counts.rejected_by_brevo += len(refused)
+            run.reject(rejects.concat([_reject(r["pipedrive_org_id"], "name", "company_not_created", r["name"],
+                                               entity="organization") for r in refused.to_dict("records")]))
+            run.counts.companies_created -= len(refused)
         sent = accepted if sent is None else pd.concat(
             [sent[~sent["pipedrive_org_id"].isin(accepted["pipedrive_org_id"])], accepted], ignore_index=True)
         sync_state.write_companies(run.store, sent)
@@ -402,7 +416,7 @@ def _company_ids(sent: pd.DataFrame | None) -> dict[str, str]:
 def _scan_company_ids(hook: Any, org_attribute: str) -> dict[str, str]:
     """Organization id → Brevo company id, for every company that carries one."""
     found: dict[str, str] = {}
-    for page in hook.iter_companies():
+    for page in hook.iter_companies(limit=COMPANY_SCAN_PAGE):
         for company in page:
             org = (company.get("attributes") or {}).get(org_attribute)
             if org not in (None, ""):

@@ -83,3 +83,17 @@ def extraction_window(*, run_after: datetime, watermark: datetime | None, full_r
     watermark = watermark.astimezone(UTC)
     # A run due before the watermark (a late retry of an old run) extracts an empty window.
     return Window(watermark, max(horizon, watermark), "incremental")
+
+
+def requested_bounds(*, run_type: str | None, interval_start: datetime | None, interval_end: datetime | None,
+                     since: str | None, until: str | None) -> tuple[str | None, str | None]:
+    """The ``since``/``until`` a run asks for: its params, else a backfill run's data interval.
+
+    ``airflow backfill create --from-date ... --to-date ...`` makes one run per schedule interval
+    and passes no params; without this each of them would extract the (empty) window after the
+    watermark. A backfill run therefore re-reads its own data interval, and like any
+    ``since``/``until`` window it leaves the watermarks where they are. Params win when given.
+    """
+    if since or until or str(run_type) != "backfill" or interval_start is None or interval_end is None:
+        return since or None, until or None
+    return iso(interval_start), iso(interval_end)

@@ -40,6 +40,19 @@ def test_each_activity_is_one_event_on_its_persons_contact():
         {"entity": "activity", "id": "6", "reason": "no_contact", "value": "3", "detail": "activity_logged:6"}]
 
 
+def test_each_event_keeps_its_own_date_after_deleted_ones_are_dropped_and_in_chunks(monkeypatch):
+    frame = pd.DataFrame([activity(1, 1, is_deleted=True, add_time="2026-01-01T00:00:00Z"),
+                          activity(2, 1, add_time="2026-01-02T00:00:00Z"),
+                          activity(3, 1, add_time="2026-01-03T00:00:00.250Z")])     # a v1-style time
+    whole, _ = activity_events(frame, LINKS)
+    monkeypatch.setattr("pipedrive_brevo.transform.events.ACTIVITY_CHUNK", 1)
+    chunked, _ = activity_events(frame, LINKS)
+    assert whole[["event_id", "event_date"]].to_dict("records") == [
+        {"event_id": "activity_logged:2", "event_date": "2026-01-02T00:00:00Z"},
+        {"event_id": "activity_logged:3", "event_date": "2026-01-03T00:00:00Z"}]
+    pd.testing.assert_frame_equal(chunked, whole)
+
+
 def test_activities_before_since_are_not_replayed():
     frame = pd.DataFrame([activity(1, 1, add_time="2025-12-31T23:59:59Z"), activity(2, 1)])
     events, _ = activity_events(frame, LINKS, since="2026-01-01")

@@ -59,16 +59,24 @@ class PipedriveExtractOperator(BaseOperator):
         from pipedrive_brevo.hooks.pipedrive import PipedriveHook
         from pipedrive_brevo.run_summary import record_task
         from pipedrive_brevo.storage import DataLocation
-        from pipedrive_brevo.windows import WindowError, extraction_window
+        from pipedrive_brevo.windows import DEFAULT_LAG, WindowError, extraction_window, requested_bounds
 
         if self.entity not in STREAMS:
             raise AirflowFailException(f"unknown entity {self.entity!r}; valid: {', '.join(STREAMS)}")
         store = DataLocation(self.data_location)
-        run_id, run_after = context["run_id"], context["dag_run"].run_after
+        dag_run = context["dag_run"]
+        run_id, run_after = context["run_id"], dag_run.run_after
+        interval_end = getattr(dag_run, "data_interval_end", None)
+        since, until = requested_bounds(run_type=getattr(dag_run, "run_type", None),
+                                        interval_start=getattr(dag_run, "data_interval_start", None),
+                                        interval_end=interval_end, since=self.since, until=self.until)
+        if (since, until) != (self.since or None, self.until or None) and interval_end is not None:
+            # A backfilled interval lies in the past: its end must not be cut by the lag.
+            run_after = max(run_after, interval_end + DEFAULT_LAG)
         try:
             windows = {s.name: extraction_window(run_after=run_after, watermark=read_watermark(store, s.name),
-                                                 full_refresh=_flag(self.full_refresh), since=self.since or None,
-                                                 until=self.until or None)
+                                                 full_refresh=_flag(self.full_refresh), since=since,
+                                                 until=until)
                        for s in STREAMS[self.entity]}
         except WindowError as exc:  # a parameter mistake: retrying cannot help
             raise AirflowFailException(str(exc)) from exc

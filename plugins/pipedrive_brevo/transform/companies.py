@@ -34,6 +34,11 @@ from pipedrive_brevo.transform import fields, records, rejects
 COMPANY_COLUMNS: tuple[str, ...] = (
     "pipedrive_org_id", "name", "domain", "industry", "number_of_employees", "address", "linked_emails",
 )
+#: How each compared column is typed (None: a tuple column), for :func:`changed_companies`.
+COLUMN_TYPES: dict[str, str | None] = {
+    "name": "text", "domain": "text", "industry": "text", "number_of_employees": "float", "address": "text",
+    "linked_emails": None,
+}
 
 
 def build_companies(organizations: pd.DataFrame | None, persons: pd.DataFrame, links: pd.DataFrame, *,
@@ -121,12 +126,6 @@ def changed_companies(desired: pd.DataFrame, sent: pd.DataFrame | None) -> pd.Da
             [None] * len(a), dtype="object")
         differs |= ~fields.same(a, b)
     return desired[differs].reset_index(drop=True)
-
-
-COLUMN_TYPES: dict[str, str | None] = {
-    "name": "text", "domain": "text", "industry": "text", "number_of_employees": "float", "address": "text",
-    "linked_emails": None,
-}
 
 
 def _empty() -> pd.DataFrame:

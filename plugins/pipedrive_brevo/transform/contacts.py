@@ -269,7 +269,9 @@ def _raw_values(spec: AttributeSpec, ctx: _Context) -> pd.Series:
     link = records.ids(records.column(winners, head))
     if related is None or not len(related):
         return pd.Series(None, index=winners.index, dtype="object")
-    related = related[~records.is_deleted(related).to_numpy()]
+    # a deleted organization is gone; a deactivated user (v1 active_flag false) still owns the person
+    gone = records.is_deleted(related) if head == "org_id" else records.flag(related, "is_deleted")
+    related = related[~gone.to_numpy()]
     related = related.assign(_id=records.ids(records.column(related, "id"))).dropna(subset=["_id"])
     related = related.drop_duplicates("_id", keep="last").set_index("_id")
     if source.path[1] == "address":

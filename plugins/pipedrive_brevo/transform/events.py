@@ -40,6 +40,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipedrive_brevo.config import WebhookRule
 from pipedrive_brevo.transform import fields, records, rejects
@@ -49,6 +51,7 @@ EVENT_COLUMNS: tuple[str, ...] = (
     "event_id", "event_name", "kind", "email", "ext_id", "event_date", "properties", "entity", "record_id",
 )
 MAX_PROPERTIES_BYTES = 50 * 1024
+ACTIVITY_CHUNK = 500_000
 #: The Pipedrive change (v2 action, object) each kind records; only kinds with a trigger of their
 #: own can be renamed by a ``webhooks`` rule (see the module docstring).
 _RENAMABLE: dict[str, tuple[str, str]] = {"activity_logged": ("create", "activity")}
@@ -74,18 +77,28 @@ def activity_events(activities: pd.DataFrame | None, links: pd.DataFrame, names:
 
     ``links`` maps persons to contacts: ``person_id``, ``email``, ``ext_id`` (the ``persons``
     frame of :class:`.contacts.ContactBuild`). ``since`` keeps only activities added at or after
-    it, so a first sync need not replay years of history (the DAG's choice).
+    it, so a first sync need not replay years of history (the DAG's choice). Millions of
+    activities are taken in chunks, which bounds the memory the intermediate texts take.
     """
     names = names or event_names(())
     if activities is None or not len(activities):
         return empty_events(), rejects.empty()
-    added = records.timestamps(records.column(activities, "add_time"))
     keep = ~records.is_deleted(activities).to_numpy()
     if since is not None:
         start = pd.Timestamp(since)
         start = start.tz_localize("UTC") if start.tzinfo is None else start
+        added = records.timestamps(records.column(activities, "add_time"))
         keep &= (added >= start).fillna(False).to_numpy()
-    kept = activities[keep]
+    kept = activities[keep].reset_index(drop=True)
+    results = [_activity_chunk(kept.iloc[at:at + ACTIVITY_CHUNK].reset_index(drop=True), links, names)
+               for at in range(0, len(kept), ACTIVITY_CHUNK)]
+    if not results:
+        return empty_events(), rejects.empty()
+    return (pd.concat([r[0] for r in results], ignore_index=True), rejects.concat([r[1] for r in results]))
+
+
+def _activity_chunk(kept: pd.DataFrame, links: pd.DataFrame,
+                    names: Mapping[str, str]) -> tuple[pd.DataFrame, pd.DataFrame]:
     activity_id = records.ids(records.column(kept, "id"))
     properties = pd.DataFrame({
         "activity_id": activity_id,
@@ -99,7 +112,7 @@ def activity_events(activities: pd.DataFrame | None, links: pd.DataFrame, names:
         "event_id": "activity_logged:" + activity_id.astype("string"),
         "kind": "activity_logged",
         "person_id": records.ids(records.column(kept, "person_id")),
-        "event_date": _iso(added[keep]),
+        "event_date": _iso(records.column(kept, "add_time")),
         "entity": "activity",
         "record_id": activity_id.astype("string"),
     })
@@ -142,7 +155,7 @@ def deal_events(current: pd.DataFrame | None, previous: pd.DataFrame | None, lin
         frame = pd.DataFrame({
             "event_id": ("deal_stage_changed:" + now["id"].astype("string") + ":" + prev_stage.astype("Int64")
                          .astype("string") + ":" + now["stage_id"].astype("string") + ":" + when.astype("string")),
-            "kind": "deal_stage_changed", "person_id": now["person_id"], "event_date": _iso(records.timestamps(when)),
+            "kind": "deal_stage_changed", "person_id": now["person_id"], "event_date": _iso(when),
             "entity": "deal", "record_id": now["id"].astype("string")})[stage_moved]
         parts.append((frame, props))
     for kind, mask, time_column in (("deal_won", won, "won_time"), ("deal_lost", lost, "lost_time")):
@@ -153,7 +166,7 @@ def deal_events(current: pd.DataFrame | None, previous: pd.DataFrame | None, lin
         when = now[time_column].fillna(now["close_time"]).fillna(now["update_time"])
         frame = pd.DataFrame({
             "event_id": f"{kind}:" + now["id"].astype("string") + ":" + when.astype("string"),
-            "kind": kind, "person_id": now["person_id"], "event_date": _iso(records.timestamps(when)),
+            "kind": kind, "person_id": now["person_id"], "event_date": _iso(when),
             "entity": "deal", "record_id": now["id"].astype("string")})[mask]
         parts.append((frame, props))
     if not parts:
@@ -182,8 +195,15 @@ def _names(frame: pd.DataFrame | None) -> pd.Series:
         level=0).last()
 
 
-def _iso(times: pd.Series) -> pd.Series:
-    return times.dt.strftime("%Y-%m-%dT%H:%M:%SZ").astype("string").reset_index(drop=True)
+def _iso(text: pd.Series) -> pd.Series:
+    """API timestamps as ``2026-01-15T10:00:00Z`` (Brevo's event_date takes ISO 8601). v2 already
+    writes them so and is kept as it is; other forms (v1 leads' milliseconds) are reformatted."""
+    text = text.astype("string").reset_index(drop=True)
+    plain = text.str.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ").fillna(False).to_numpy(dtype=bool)
+    if plain.all():
+        return text
+    other = records.timestamps(text[~plain]).dt.strftime("%Y-%m-%dT%H:%M:%SZ").astype("string")
+    return text.where(plain, other.reindex(text.index)).astype("string")
 
 
 def _finish(frame: pd.DataFrame, properties: pd.DataFrame, links: pd.DataFrame,
@@ -199,7 +219,8 @@ def _finish(frame: pd.DataFrame, properties: pd.DataFrame, links: pd.DataFrame,
     frame["properties"] = json_objects(properties)
 
     orphan = frame["email"].isna().to_numpy()
-    too_large = (frame["properties"].str.encode("utf-8").str.len() > MAX_PROPERTIES_BYTES).fillna(False).to_numpy()
+    size = pc.binary_length(pa.array(frame["properties"].array)).to_numpy(zero_copy_only=False)
+    too_large = size > MAX_PROPERTIES_BYTES
     problems = rejects.concat([
         rejects.make(str(e), frame["record_id"][orphan & (frame["entity"] == e).to_numpy()], "no_contact",
                      field="person_id", values=frame["person_id"][orphan & (frame["entity"] == e).to_numpy()],
@@ -214,15 +235,46 @@ def _finish(frame: pd.DataFrame, properties: pd.DataFrame, links: pd.DataFrame,
 def json_objects(properties: pd.DataFrame) -> pd.Series:
     """One JSON object text per row: keys sorted, null values left out.
 
-    Built column by column with vectorised string concatenation, each distinct value encoded by
-    ``json.dumps`` once (types, subjects and stages repeat a lot), so millions of events cost no
-    ``json.dumps`` per event.
+    Each column becomes ``,"key":value`` (empty where the value is null) and all are joined in one
+    pyarrow pass, so millions of events cost no ``json.dumps`` per event (see :func:`json_values`).
     """
-    body = pd.Series("", index=properties.index, dtype="string")
+    pieces = []
     for key in sorted(properties.columns):
-        encoded = pd.Series(fields.per_distinct(properties[key], _encode), index=properties.index, dtype="string")
-        body = body + ("," + json.dumps(key) + ":" + encoded).fillna("")
-    return ("{" + body.str.slice(1) + "}").reset_index(drop=True)
+        values = pa.array(json_values(properties[key]).array).cast(pa.large_string())
+        prefixed = pc.binary_join_element_wise(_text("," + json.dumps(key) + ":"), values, _text(""))
+        pieces.append(prefixed.fill_null(_text("")))
+    if not pieces:
+        return pd.Series(["{}"] * len(properties), dtype="string")
+    body = pc.binary_join_element_wise(*pieces, _text(""))
+    text = pc.binary_join_element_wise(_text("{"), pc.utf8_slice_codeunits(body, 1), _text("}"), _text(""))
+    return pd.Series(pd.arrays.ArrowStringArray(text), dtype="string")
+
+
+def _text(value: str) -> pa.Scalar:
+    return pa.scalar(value, pa.large_string())
+
+
+def json_values(values: pd.Series) -> pd.Series:
+    """Each value as JSON text (NA where missing). Whole numbers, booleans and text without
+    characters JSON escapes are written directly; the rest through ``json.dumps``, once per
+    distinct value."""
+    dtype = values.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        flags = values.astype("boolean")
+        truth = flags.fillna(False).to_numpy(dtype=bool)
+        falsity = (~flags).fillna(False).to_numpy(dtype=bool)
+        return pd.Series(pd.NA, index=values.index, dtype="string").mask(truth, "true").mask(falsity, "false")
+    if pd.api.types.is_integer_dtype(dtype):
+        return values.astype("Int64").astype("string")
+    if isinstance(dtype, pd.StringDtype) or (pd.api.types.is_object_dtype(dtype) and values.map(
+            lambda v: v is None or isinstance(v, str) or v is pd.NA or v != v).all()):
+        text = values.astype("string")
+        plain = ~text.str.contains(r'["\\\x00-\x1f]', regex=True).fillna(True)
+        quoted = ('"' + text + '"').where(plain)
+        escaped = pd.Series(fields.per_distinct(values[~plain.to_numpy()], _encode), index=values.index[~plain.to_numpy()],
+                            dtype="string")
+        return quoted.fillna(escaped.reindex(values.index)).astype("string")
+    return pd.Series(fields.per_distinct(values, _encode), index=values.index, dtype="string")
 
 
 def _encode(value: Any) -> str | None:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -188,11 +187,6 @@ def first_ids(keys: pd.Series, ids: pd.Series, keep: pd.Series) -> pd.Series:
     """For each row, the id of the row that kept its key (``keep`` from :func:`keep_newest`)."""
     keepers = pd.Series(ids[keep & keys.notna()].to_numpy(), index=keys[keep & keys.notna()].to_numpy())
     return keys.map(keepers)
-
-
-def distinct_in_order(values: Iterable[Any]) -> list[Any]:
-    """The values without repeats, first occurrence first (a stable, hashable de-duplication)."""
-    return list(dict.fromkeys(values))
 
 
 def identity_keys(persons: pd.DataFrame, region: str | None) -> pd.DataFrame:

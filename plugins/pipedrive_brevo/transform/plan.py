@@ -35,6 +35,14 @@ invalid, it moved, it merged). Only ``person_deleted`` contacts are ever deleted
 ``options.delete_behavior: hard``; the others are unlisted.
 
 ``events``: the events not sent yet (:mod:`.events`), by their deterministic ``event_id``.
+
+Two helpers shape the state a diff compares against: :func:`mirror_memberships` replaces the
+mapped lists' memberships with what Brevo holds (first run, full refresh), and :func:`scope` cuts
+the part an incremental run rebuilt (:func:`.contacts.affected_persons`).
+
+All of it is column-wise: rows are matched by email with pyarrow hashing, attributes compared a
+column at a time (:func:`.fields.same`), memberships exploded only for the contacts whose lists
+differ, and tuples built once per distinct value.
 """
 
 from __future__ import annotations
@@ -48,6 +56,7 @@ import pandas as pd
 
 from pipedrive_brevo.transform import fields, lists, records
 from pipedrive_brevo.transform.contacts import KEY_COLUMNS, LISTS_COLUMN
+from pipedrive_brevo.transform.events import empty_events
 
 EXT_ID_ATTRIBUTE = "EXT_ID"
 UPSERT_COLUMNS: tuple[str, ...] = ("action", "email", "ext_id", "previous_email", "changed")
@@ -62,7 +71,7 @@ class Plan:
     list_adds: pd.DataFrame
     list_removes: pd.DataFrame
     removals: pd.DataFrame
-    events: pd.DataFrame = field(default_factory=lambda: _empty_events())
+    events: pd.DataFrame = field(default_factory=lambda: empty_events())
     attributes: tuple[str, ...] = ()
     types: Mapping[str, str] = field(default_factory=dict)
     unchanged: int = 0
@@ -80,6 +89,11 @@ class Plan:
     def by_list(self, frame: pd.DataFrame) -> dict[int, list[str]]:
         """``list_adds`` or ``list_removes`` as list id → emails, the shape Brevo's list calls take."""
         return {int(list_id): group["email"].tolist() for list_id, group in frame.groupby("list_id", sort=True)}
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        """The plan's frames by name, to be written (``plan.parquet`` per frame) or logged."""
+        return {"upserts": self.upserts, "list_adds": self.list_adds, "list_removes": self.list_removes,
+                "removals": self.removals, "events": self.events}
 
     def summary(self) -> dict[str, int]:
         """Counts for the run summary."""
@@ -168,7 +182,8 @@ def diff(desired: pd.DataFrame, sent: pd.DataFrame | None, *, deleted_ext_ids: I
 
     ``deleted_ext_ids``: ids of persons deleted in Pipedrive (their contacts are ``person_deleted``);
     ``delete_behavior``: ``soft`` or ``hard`` (``options.delete_behavior``); ``events``: every
-    event of this run (:mod:`.events`) and ``sent_event_ids`` those already sent.
+    event of this run (:mod:`.events`) and ``sent_event_ids`` those Brevo already accepted (the
+    DAG keeps those ids beside the sync state, adding a batch's ids once Brevo took it).
     """
     if delete_behavior not in ("soft", "hard"):
         raise ValueError(f"delete_behavior must be 'soft' or 'hard', not {delete_behavior!r}")
@@ -287,14 +302,9 @@ def _minus(left: pd.DataFrame, right: pd.DataFrame) -> pd.DataFrame:
     return out.sort_values(["list_id", "email"], kind="stable").reset_index(drop=True)
 
 
-def _empty_events() -> pd.DataFrame:
-    from pipedrive_brevo.transform.events import empty_events
-    return empty_events()
-
-
 def _pending_events(events: pd.DataFrame | None, sent_event_ids: Iterable[str] | pd.Series) -> pd.DataFrame:
     if events is None or not len(events):
-        return _empty_events()
+        return empty_events()
     done = pd.Index(pd.Series(list(sent_event_ids), dtype="string"))
     pending = events[~records.isin(events["event_id"].astype("string"), done)].drop_duplicates("event_id")
     return pending.reset_index(drop=True)

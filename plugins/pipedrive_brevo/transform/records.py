@@ -38,7 +38,9 @@ def ids(series: pd.Series) -> pd.Series:
 
 def flag(frame: pd.DataFrame, name: str) -> pd.Series:
     """A boolean field as plain bools: missing or null counts as False."""
-    values = column(frame, name, False)
+    if name not in frame:
+        return pd.Series(False, index=frame.index)
+    values = frame[name]
     if values.dtype == bool:
         return values
     return values.map(lambda v: v is True or v is np.True_ or (isinstance(v, (int, np.integer)) and v == 1)

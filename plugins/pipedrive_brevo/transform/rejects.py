@@ -30,6 +30,8 @@ from typing import Any
 
 import pandas as pd
 
+from pipedrive_brevo.transform import fields
+
 COLUMNS: tuple[str, ...] = ("entity", "id", "field", "reason", "value", "detail")
 
 #: Every reason code the transforms write, with what it means (the README can quote this table).
@@ -96,11 +98,15 @@ def concat(frames: Iterable[pd.DataFrame]) -> pd.DataFrame:
 
 
 def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
-    """Every column as ``string`` with nulls as "" (a float id 3.0 would read "3.0": ints are kept)."""
+    """Every column as ``string`` with nulls as "" (whole floats without ``.0``: an id 3.0 reads "3")."""
     out = pd.DataFrame(index=frame.index)
     for column in COLUMNS:
         series = frame[column] if column in frame else pd.Series("", index=frame.index)
-        out[column] = series.map(_text, na_action=None).astype("string")
+        if isinstance(series.dtype, pd.StringDtype):
+            text = series.astype("string")
+        else:
+            text = pd.Series(fields.per_distinct(series, _text), index=series.index, dtype="string")
+        out[column] = text.fillna("")
     return out.reset_index(drop=True)
 
 

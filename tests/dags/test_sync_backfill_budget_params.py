@@ -1,0 +1,166 @@
+"""pipedrive_to_brevo: a backfill window, a spent daily budget, refused params (dag.test() on the sandboxes).
+
+Why ``dag.test(run_conf=...)`` and not ``airflow backfill create``: in Airflow 3 a backfill only
+*creates* dag runs (run type ``backfill``, one per interval); a running scheduler and executor
+must then pick them up, which takes well over this suite's time budget to start and settle. What
+a backfill run does differently is covered here: a ``since``/``until`` run is what the params
+give, and a run Airflow's backfill made turns its data interval into the same ``since``/``until``
+(:func:`pipedrive_brevo.windows.requested_bounds`, tested in ``tests/sync/test_backfill_bounds.py``).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from sandbox.generator import generate_account
+
+pytestmark = pytest.mark.slow
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+
+
+@pytest.fixture(scope="module")
+def airflow_db():
+    from airflow.utils import db
+
+    db.resetdb(skip_init=False)
+
+
+@pytest.fixture
+def data(tmp_path, monkeypatch):
+    monkeypatch.setenv("PIPEDRIVE_BREVO_DATA", str(tmp_path))
+    return tmp_path
+
+
+def seed_lists(brevo_sandbox):
+    from pipedrive_brevo.config import load_mapping
+
+    for list_id in sorted(load_mapping().list_ids()):
+        brevo_sandbox.admin("POST", "/brevo/lists", {"id": list_id, "name": f"List {list_id}", "folderId": 1})
+
+
+def run_dag(conf=None):
+    from airflow.models import DagBag
+
+    dag = DagBag(dag_folder="dags/pipedrive_to_brevo.py").dags["pipedrive_to_brevo"]
+    for t in dag.tasks:  # dag.test() really sleeps between retries
+        t.retries = 0
+    return dag.test(run_conf=conf or {})
+
+
+def summary_of(data, dag_run):
+    from pipedrive_brevo.storage import safe
+
+    return json.loads((data / "runs" / safe(dag_run.run_id) / "summary.json").read_text())
+
+
+def brevo_contacts(sandbox):
+    return {c["email"]: c for c in sandbox.admin("GET", "/brevo/contacts")["contacts"]}
+
+
+def writes(before, after):
+    return {k: after[k] - before.get(k, 0) for k in after if k.startswith("write:") and after[k] != before.get(k, 0)}
+
+
+def watermarks(data):
+    return {p.name: p.read_text() for p in sorted((data / "state" / "watermarks").glob("*.json"))}
+
+
+def stamp(moment):
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_a_backfill_window_resends_only_its_changes_and_keeps_the_watermarks(airflow_db, pipedrive, brevo, data):
+    # every generated record is older than NOW - 1 h; the changes below are newer, yet behind the watermark
+    account = generate_account(60, seed=5, now=NOW - timedelta(hours=1))
+    p = pipedrive(account)
+    b = brevo()
+    seed_lists(b)
+    assert run_dag().state == "success"
+    found = brevo_contacts(b)
+    inside, outside = sorted(found.values(), key=lambda c: int(c["ext_id"]))[:2]
+    since, until = NOW - timedelta(minutes=50), NOW - timedelta(minutes=30)
+    p.admin("POST", "/records/persons", [
+        {"id": int(inside["ext_id"]), "first_name": "Inside", "update_time": stamp(since + timedelta(minutes=10))},
+        {"id": int(outside["ext_id"]), "first_name": "Outside", "update_time": stamp(until + timedelta(minutes=5))},
+    ])
+    marks = watermarks(data)
+    before = b.counters()
+
+    dag_run = run_dag({"since": stamp(since), "until": stamp(until), "entities": ["persons"]})
+
+    assert dag_run.state == "success"
+    assert writes(before, b.counters()) == {"write:POST /v3/contacts/import": 1}
+    summary = summary_of(data, dag_run)
+    assert summary["extracted"] == {"persons": 1}  # only the change inside [since, until)
+    assert summary["plan"]["updated"] == 1 and summary["plan"]["created"] == 0
+    after = brevo_contacts(b)
+    assert after[inside["email"]]["attributes"]["FIRSTNAME"] == "Inside"
+    assert after[outside["email"]]["attributes"]["FIRSTNAME"] == outside["attributes"]["FIRSTNAME"]
+    assert watermarks(data) == marks  # a backfill never moves them
+
+
+def test_a_spent_daily_budget_loads_what_was_read_and_the_next_run_resumes(airflow_db, pipedrive, brevo, data,
+                                                                           tmp_path):
+    from pipedrive_brevo.extraction import extract_reference
+    from pipedrive_brevo.hooks.pipedrive import PipedriveHook
+    from pipedrive_brevo.storage import DataLocation
+
+    # 700 persons: two pages of persons (500 a page), so the budget can run out between them
+    account = generate_account(700, seed=7, now=NOW - timedelta(hours=1))
+    p = pipedrive(account)
+    b = brevo()
+    seed_lists(b)
+    extract_reference(PipedriveHook(), DataLocation(str(tmp_path / "probe")))
+    reference_tokens = p.admin("GET", "/pipedrive/usage")["tokens_spent"]
+    # the reference data and one page of persons (10 tokens), then the budget is spent
+    p.admin("POST", "/pipedrive/config", {"daily_budget": reference_tokens + 10})
+
+    first = run_dag({"entities": ["persons"]})
+
+    assert first.state == "success"  # a clean checkpoint, not a failure
+    summary = summary_of(data, first)
+    assert summary["extracted"]["persons"] == 500
+    assert summary["incomplete_entities"] == ["persons"]
+    loaded = brevo_contacts(b)
+    assert len(loaded) == summary["contacts_desired"] == summary["load"]["created"] > 0
+    assert (data / "state" / "watermarks" / "persons.json").exists()  # as far as persons are complete
+
+    p.admin("POST", "/pipedrive/config", {"daily_budget": 30_000})
+    before = b.counters()
+    second = run_dag({"entities": ["persons"]})
+
+    assert second.state == "success"
+    summary = summary_of(data, second)
+    assert summary["incomplete_entities"] == []
+    live = sum(1 for person in account.persons if not person.get("is_deleted"))
+    # the rest of the persons (the one at the checkpoint's last update_time may be read again)
+    assert live - 500 <= summary["extracted"]["persons"] <= live - 500 + 5
+    after = brevo_contacts(b)
+    assert len(after) == summary["contacts_desired"]
+    assert summary["load"]["created"] == len(after) - len(loaded)  # nobody created twice
+    assert set(loaded) <= set(after)
+    assert all(after[e]["id"] == c["id"] for e, c in loaded.items())  # the same Brevo contacts
+    sent = writes(before, b.counters())
+    assert "write:DELETE /v3/contacts/{identifier}" not in sent
+
+
+@pytest.mark.parametrize("conf, named", [
+    ({"entities": ["widgets"]}, "widgets"),
+    ({"since": "last tuesday"}, "last tuesday"),
+    ({"until": "2026-13"}, "2026-13"),
+])
+def test_a_bad_param_is_refused_naming_it(airflow_db, pipedrive, brevo, data, conf, named):
+    from airflow.sdk.exceptions import ParamValidationError
+
+    pipedrive(generate_account(5, seed=1, now=NOW - timedelta(hours=1)))
+    b = brevo()
+    before = b.counters()
+    with pytest.raises(ParamValidationError) as refused:
+        run_dag(conf)
+    assert named in str(refused.value)
+    assert writes(before, b.counters()) == {}
+    assert not (data / "state").exists()
