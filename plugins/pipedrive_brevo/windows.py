@@ -85,7 +85,7 @@ def extraction_window(*, run_after: datetime, watermark: datetime | None, full_r
     return Window(watermark, max(horizon, watermark), "incremental")
 
 
-def requested_bounds(*, run_type: str | None, interval_start: datetime | None, interval_end: datetime | None,
+def requested_bounds(*, run_type: object, interval_start: datetime | None, interval_end: datetime | None,
                      since: str | None, until: str | None) -> tuple[str | None, str | None]:
     """The ``since``/``until`` a run asks for: its params, else a backfill run's data interval.
 
@@ -94,6 +94,7 @@ def requested_bounds(*, run_type: str | None, interval_start: datetime | None, i
     watermark. A backfill run therefore re-reads its own data interval, and like any
     ``since``/``until`` window it leaves the watermarks where they are. Params win when given.
     """
-    if since or until or str(run_type) != "backfill" or interval_start is None or interval_end is None:
+    kind = getattr(run_type, "value", run_type)  # Airflow's DagRunType, or its value
+    if since or until or kind != "backfill" or interval_start is None or interval_end is None:
         return since or None, until or None
     return iso(interval_start), iso(interval_end)

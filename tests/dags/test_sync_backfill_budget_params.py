@@ -10,59 +10,21 @@ give, and a run Airflow's backfill made turns its data interval into the same ``
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from sandbox.generator import generate_account
+from tests.support.dag_runs import brevo_contacts, delta, run_dag, seed_lists, summary_of, writes
 
 pytestmark = pytest.mark.slow
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
-@pytest.fixture(scope="module")
-def airflow_db():
-    from airflow.utils import db
-
-    db.resetdb(skip_init=False)
-
-
-@pytest.fixture
-def data(tmp_path, monkeypatch):
-    monkeypatch.setenv("PIPEDRIVE_BREVO_DATA", str(tmp_path))
-    return tmp_path
-
-
-def seed_lists(brevo_sandbox):
-    from pipedrive_brevo.config import load_mapping
-
-    for list_id in sorted(load_mapping().list_ids()):
-        brevo_sandbox.admin("POST", "/brevo/lists", {"id": list_id, "name": f"List {list_id}", "folderId": 1})
-
-
-def run_dag(conf=None):
-    from airflow.models import DagBag
-
-    dag = DagBag(dag_folder="dags/pipedrive_to_brevo.py").dags["pipedrive_to_brevo"]
-    for t in dag.tasks:  # dag.test() really sleeps between retries
-        t.retries = 0
-    return dag.test(run_conf=conf or {})
-
-
-def summary_of(data, dag_run):
-    from pipedrive_brevo.storage import safe
-
-    return json.loads((data / "runs" / safe(dag_run.run_id) / "summary.json").read_text())
-
-
-def brevo_contacts(sandbox):
-    return {c["email"]: c for c in sandbox.admin("GET", "/brevo/contacts")["contacts"]}
-
-
-def writes(before, after):
-    return {k: after[k] - before.get(k, 0) for k in after if k.startswith("write:") and after[k] != before.get(k, 0)}
+def changed(before, after):
+    """The write calls made between two readings of a sandbox's counters."""
+    return writes(delta(before, after))
 
 
 def watermarks(data):
@@ -93,7 +55,7 @@ def test_a_backfill_window_resends_only_its_changes_and_keeps_the_watermarks(air
     dag_run = run_dag({"since": stamp(since), "until": stamp(until), "entities": ["persons"]})
 
     assert dag_run.state == "success"
-    assert writes(before, b.counters()) == {"write:POST /v3/contacts/import": 1}
+    assert changed(before, b.counters()) == {"write:POST /v3/contacts/import": 1}
     summary = summary_of(data, dag_run)
     assert summary["extracted"] == {"persons": 1}  # only the change inside [since, until)
     assert summary["plan"]["updated"] == 1 and summary["plan"]["created"] == 0
@@ -104,7 +66,7 @@ def test_a_backfill_window_resends_only_its_changes_and_keeps_the_watermarks(air
 
 
 def test_a_spent_daily_budget_loads_what_was_read_and_the_next_run_resumes(airflow_db, pipedrive, brevo, data,
-                                                                           tmp_path):
+                                                                           tmp_path_factory):
     from pipedrive_brevo.extraction import extract_reference
     from pipedrive_brevo.hooks.pipedrive import PipedriveHook
     from pipedrive_brevo.storage import DataLocation
@@ -114,7 +76,7 @@ def test_a_spent_daily_budget_loads_what_was_read_and_the_next_run_resumes(airfl
     p = pipedrive(account)
     b = brevo()
     seed_lists(b)
-    extract_reference(PipedriveHook(), DataLocation(str(tmp_path / "probe")))
+    extract_reference(PipedriveHook(), DataLocation(str(tmp_path_factory.mktemp("probe"))))
     reference_tokens = p.admin("GET", "/pipedrive/usage")["tokens_spent"]
     # the reference data and one page of persons (10 tokens), then the budget is spent
     p.admin("POST", "/pipedrive/config", {"daily_budget": reference_tokens + 10})
@@ -142,9 +104,12 @@ def test_a_spent_daily_budget_loads_what_was_read_and_the_next_run_resumes(airfl
     after = brevo_contacts(b)
     assert len(after) == summary["contacts_desired"]
     assert summary["load"]["created"] == len(after) - len(loaded)  # nobody created twice
+    # the first run's contacts are not sent again, but for the few a person of the second page shares an email with
+    assert summary["plan"]["unchanged"] + summary["plan"]["updated"] == len(loaded)
+    assert summary["load"]["updated"] == summary["plan"]["updated"] <= 5
     assert set(loaded) <= set(after)
     assert all(after[e]["id"] == c["id"] for e, c in loaded.items())  # the same Brevo contacts
-    sent = writes(before, b.counters())
+    sent = changed(before, b.counters())
     assert "write:DELETE /v3/contacts/{identifier}" not in sent
 
 
@@ -162,5 +127,5 @@ def test_a_bad_param_is_refused_naming_it(airflow_db, pipedrive, brevo, data, co
     with pytest.raises(ParamValidationError) as refused:
         run_dag(conf)
     assert named in str(refused.value)
-    assert writes(before, b.counters()) == {}
+    assert changed(before, b.counters()) == {}
     assert not (data / "state").exists()

@@ -15,6 +15,13 @@ def test_a_backfill_run_without_params_reads_its_data_interval():
                             until=None) == ("2026-11-01T08:00:00Z", "2026-11-01T09:00:00Z")
 
 
+def test_airflows_run_type_enum_is_understood():
+    from airflow.utils.types import DagRunType
+
+    assert requested_bounds(run_type=DagRunType.BACKFILL_JOB, interval_start=START, interval_end=END, since=None,
+                            until=None) == ("2026-11-01T08:00:00Z", "2026-11-01T09:00:00Z")
+
+
 def test_params_win_over_the_interval_and_other_runs_keep_theirs():
     assert requested_bounds(run_type="backfill", interval_start=START, interval_end=END, since="2026-10-01",
                             until=None) == ("2026-10-01", None)
