@@ -1,6 +1,6 @@
 """A whole ``pipedrive_to_brevo`` run on a large account: wall time, calls per API, peak memory.
 
-    python -m bench.bench_sync [--persons 100000] [--seed 1] [--changed 100]
+    python -m bench.bench_sync [--persons 100000] [--seed 1] [--changed 1000]
 
 Serves a generated account from the Pipedrive sandbox (Lite: 20 requests per rolling 2 s, the
 daily token budget on) and an empty Brevo account (General-tier limits) from a child process, so
@@ -12,7 +12,7 @@ entity, the Brevo preparation, ``plan_run`` and ``load_run``. Three runs:
 1. **full**: the first sync of the account;
 2. **unchanged**: the same again; the aim is zero Brevo writes and only the extraction's few
    requests (one empty page per stream);
-3. **incremental**: after ``--changed`` persons are renamed in Pipedrive; the floor is one
+3. **incremental**: after ``--changed`` persons (1% by default) are renamed in Pipedrive; the floor is one
    import call (the changed contacts fit one batch).
 
 Runs 2 and 3 stand for the next hourly runs: before each, the Brevo sandbox's rate windows are
@@ -227,7 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--persons", type=int, default=100_000)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--changed", type=int, default=100, help="persons renamed before the incremental run")
+    parser.add_argument("--changed", type=int, default=None,
+                        help="persons renamed before the incremental run (default: 1%% of --persons)")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
@@ -269,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
             lines.append(f"[unchanged] brevo 'other' bucket: {other_calls(url) - other} calls of its 100 an hour")
             print("\n".join(lines[-4:]), flush=True)
 
-            renamed = rename_persons(served["pipedrive"], store, args.changed)
+            renamed = rename_persons(served["pipedrive"], store, args.changed or max(1, args.persons // 100))
             next_hour(url)
             before, other = admin(url, "GET", "/counters"), other_calls(url)
             incremental = sync_run(store, mapping, "bench_incremental", datetime.now(UTC))
