@@ -116,6 +116,50 @@ def test_a_change_in_pipedrive_sends_exactly_that_change(airflow_db, pipedrive, 
     assert writes(delta(before, b.counters())) == {}
 
 
+def test_a_deal_won_and_a_custom_field_changed_write_only_those_contacts(airflow_db, pipedrive, brevo, data, account):
+    p = pipedrive(account)
+    b = brevo()
+    seed_lists(b)
+    assert run_dag().state == "success"
+    by_ext = {c["ext_id"]: c for c in brevo_contacts(b).values()}
+
+    # An open EUR deal of a synced contact is won; another contact's "Lead source" changes option.
+    deal = next(d for d in account.deals if d["status"] == "open" and d.get("currency") == "EUR"
+                and not d.get("is_deleted") and not d.get("is_archived") and str(d.get("person_id")) in by_ext)
+    winner = by_ext[str(deal["person_id"])]
+    lead_source = next(f for f in account.person_fields if f["field_name"] == "Lead source")
+    person = next(q for q in account.persons if str(q["id"]) in by_ext and str(q["id"]) != winner["ext_id"]
+                  and q.get("custom_fields", {}).get(lead_source["field_code"]) is not None)
+    current = person["custom_fields"][lead_source["field_code"]]
+    option = next(o for o in lead_source["options"] if o["id"] != current)
+    stamp = _watermark(data, "deals")
+    p.admin("POST", "/records/deals", {"id": deal["id"], "status": "won", "won_time": stamp, "close_time": stamp,
+                                       "update_time": stamp})
+    p.admin("POST", "/records/persons", {"id": person["id"], "update_time": _watermark(data, "persons"),
+                                         "custom_fields": {lead_source["field_code"]: option["id"]}})
+    before = b.counters()
+    dag_run = run_dag()
+    assert dag_run.state == "success"
+    summary = summary_of(data, dag_run)
+    sent = writes(delta(before, b.counters()))
+
+    assert summary["plan"]["updated"] == 2 and summary["plan"]["created"] == 0
+    assert sent["write:POST /v3/contacts/import"] == 1
+    after = {c["ext_id"]: c for c in brevo_contacts(b).values()}
+    won = after[winner["ext_id"]]["attributes"]
+    was = winner["attributes"]
+    assert won["WON_DEALS"] == was.get("WON_DEALS", 0) + 1
+    assert won["OPEN_DEALS"] == was.get("OPEN_DEALS", 0) - 1
+    assert won["LTV"] == pytest.approx(was.get("LTV", 0) + deal["value"], abs=0.01)  # EUR is the base currency
+    assert 63 in after[winner["ext_id"]]["listIds"]  # deal_stage_mapping: won -> 63
+    # LEAD_SOURCE was created as a Brevo category attribute: contacts hold the option's enumeration value.
+    (attribute,) = [a for a in b.admin("GET", "/brevo/attributes")["attributes"] if a["name"] == "LEAD_SOURCE"]
+    labels = {e["value"]: e["label"] for e in attribute["enumeration"]}
+    assert labels[after[str(person["id"])]["attributes"]["LEAD_SOURCE"]] == option["label"]
+    events = [e for e in b.admin("GET", "/brevo/events")["events"] if e["event_name"] == "deal_won"]
+    assert len(events) == 1 and events[0]["event_properties"]["deal_id"] == deal["id"]
+
+
 def test_a_dry_run_writes_the_plan_and_sends_nothing(airflow_db, pipedrive, brevo, data, account):
     pipedrive(account)
     b = brevo()
