@@ -21,16 +21,8 @@ import argparse
 import json
 import math
 import os
-import sys
-import tempfile
 import time
 from datetime import UTC, datetime
-from pathlib import Path
-
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "plugins"))
-os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="bench-airflow-"))
-os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 
 from sandbox.generator import generate_account
 from sandbox.pipedrive import PipedriveConfig, create_app

@@ -33,19 +33,12 @@ import math
 import multiprocessing as mp
 import os
 import resource
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
-
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "plugins"))
-os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="bench-airflow-"))
-os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 
 # The generator's clock: the last whole hour minus one, so that every record lies before the first run's
 # window end (a fixed date ahead of the real clock would leave records "in the future" for later runs
