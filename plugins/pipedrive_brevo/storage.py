@@ -43,8 +43,13 @@ def default_root() -> str:
 
 
 def safe(name: str) -> str:
-    """A run id or task id as one path segment (Airflow's run ids contain ':' and '+')."""
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+    """A run id or task id as one path segment, unchanged when it is a valid Airflow run id.
+
+    The contract names a run's files ``runs/<run_id>/...``: Airflow's run ids (``[A-Za-z0-9_.~:+-]``,
+    e.g. ``manual__2026-11-24T07:38:36+00:00``) are valid path segments locally and in object
+    storage, so they are kept as they are; anything else (a ``/``, a space) becomes ``_``.
+    """
+    return "".join(c if c.isascii() and (c.isalnum() or c in "-_.~:+") else "_" for c in name)
 
 
 class DataLocation:

@@ -41,3 +41,11 @@ def test_refuses_paths_that_leave_the_location(tmp_path):
     store = DataLocation(str(tmp_path))
     with pytest.raises(ValueError, match="leaves the data location"):
         store.write_bytes("../escape.txt", b"x")
+
+
+def test_run_ids_name_their_folder_as_they_are():
+    from pipedrive_brevo.storage import safe
+
+    assert safe("manual__2026-11-24T07:38:36.963554+00:00") == "manual__2026-11-24T07:38:36.963554+00:00"
+    assert safe("scheduled__2026-11-24T07:00:00+00:00") == "scheduled__2026-11-24T07:00:00+00:00"
+    assert safe("odd/run id") == "odd_run_id"
