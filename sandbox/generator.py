@@ -860,7 +860,7 @@ def _field(code: str, name: str, field_type: str, *, custom: bool, optional: boo
 
 def _options(ids: list[int], labels: Sequence[str], colors: Sequence[str | None] | None = None) -> list[dict]:
     return [{"id": i, "label": label, "color": colors[n] if colors else None}
-            for n, (i, label) in enumerate(zip(ids, labels))]
+            for n, (i, label) in enumerate(zip(ids, labels, strict=True))]
 
 
 def _fields_for(entity: str, seed: int, builtins: Sequence[tuple[str, str, str, bool]],
@@ -911,7 +911,7 @@ def _build_catalogue(seed: int, clock: _Clock) -> _Catalogue:
             "is_you": admin,
             "is_deleted": False,
         })
-    user_table = tuple(u for u, w in zip(range(1, len(_USERS) + 1), _OWNER_WEIGHTS) for _ in range(w))
+    user_table = tuple(u for u, w in zip(range(1, len(_USERS) + 1), _OWNER_WEIGHTS, strict=True) for _ in range(w))
 
     activity_types = [{
         "id": tid, "name": name, "icon_key": icon, "color": "FFFFFF" if not custom else "0C7BE5",
@@ -1133,25 +1133,25 @@ def _weighted_count(rand: Callable[[], float], weights: Sequence[float]) -> int:
 
 def _email_local(rng: random.Random, first: str, last: str) -> str:
     """What people pick as the part before ``@``, from the ASCII forms of their names."""
-    f, l = first or "info", last or "mail"
+    f, s = first or "info", last or "mail"
     n = int(rng.random() * 9)
     if n == 0:
-        return f"{f}.{l}"
+        return f"{f}.{s}"
     if n == 1:
-        return f"{f}{l}"
+        return f"{f}{s}"
     if n == 2:
-        return f"{f[0]}{l}"
+        return f"{f[0]}{s}"
     if n == 3:
-        return f"{f}_{l}"
+        return f"{f}_{s}"
     if n == 4:
-        return f"{l}.{f}"
+        return f"{s}.{f}"
     if n == 5:
         return f"{f}{rng.randrange(1, 100)}"
     if n == 6:
-        return f"{f}.{l}{rng.randrange(50, 100)}"
+        return f"{f}.{s}{rng.randrange(50, 100)}"
     if n == 7:
-        return f"{l}{f[0]}"
-    return f"{f[0]}.{l}"
+        return f"{s}{f[0]}"
+    return f"{f[0]}.{s}"
 
 
 def _invalid_email(rng: random.Random, value: str, native_first: str) -> str:
@@ -1279,10 +1279,7 @@ def _generate_persons(n: int, rng: random.Random, clock: _Clock, cat: _Catalogue
     out = _People([], [], [], [])
     for index, (add, org) in enumerate(_sorted_times(rng, n, clock.start, clock.now, parent, lag_days=120)):
         pid = index + 1
-        if org >= 0 and rand() < 0.85:
-            li = orgs.locale[org]
-        else:
-            li = _LOCALE_TABLE[int(rand() * len(_LOCALE_TABLE))]
+        li = orgs.locale[org] if org >= 0 and rand() < 0.85 else _LOCALE_TABLE[int(rand() * len(_LOCALE_TABLE))]
         compiled = _COMPILED[li]
         loc = compiled.locale
         fi, la = int(rand() * len(loc.first_names)), int(rand() * len(loc.last_names))
@@ -1602,10 +1599,8 @@ def _generate_deals(n: int, rng: random.Random, clock: _Clock, cat: _Catalogue, 
         stages = cat.stages_by_pipeline[pipeline_id]
         r = rand()
         status = "open" if r < 0.5 else ("won" if r < 0.8 else "lost")
-        if status == "won":
-            stage = stages[-1]
-        else:
-            stage = stages[min(int(rand() * rand() * len(stages) * 1.5), len(stages) - 1)]  # early stages fuller
+        early = stages[min(int(rand() * rand() * len(stages) * 1.5), len(stages) - 1)] if status != "won" else None
+        stage = stages[-1] if status == "won" else early  # early stages fuller
         close = clock.after(rng, add, 60) if status != "open" else None  # a sales cycle of weeks
         moved = stage["order_nr"] > 1 or rand() < 0.3
         stage_change = clock.between(rng, add, close if close is not None else clock.now) if moved else None

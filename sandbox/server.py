@@ -235,10 +235,7 @@ class App:
     def _draw_fault(self, request: Request) -> Response | None:
         f = self.faults
         with self.lock:
-            if f.latency_ms:
-                delay = f.latency_ms / 1000
-            else:
-                delay = 0
+            delay = f.latency_ms / 1000 if f.latency_ms else 0
             if f.storm_429 > 0:
                 f.storm_429 -= 1
                 self.counters["faults:429"] += 1

@@ -247,4 +247,4 @@ def _company_rows(text: str) -> list[dict[str, str]]:
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     header = next(reader, None) or []
     names = [h.strip().lower() for h in header]
-    return [{n: c for n, c in zip(names, cells, strict=False)} for cells in reader if any(c.strip() for c in cells)]
+    return [dict(zip(names, cells, strict=False)) for cells in reader if any(c.strip() for c in cells)]

@@ -132,7 +132,7 @@ def csv_rows(text: str) -> list[dict[str, Any]]:
     if not header:
         return []
     names = [h.strip().upper() for h in header]
-    return [{name: cell for name, cell in zip(names, cells, strict=False)}
+    return [dict(zip(names, cells, strict=False))
             for cells in reader if any(c.strip() for c in cells)]
 
 

@@ -74,10 +74,7 @@ class ProcessRunner:
     def wait_all(self, timeout: float = 30.0) -> bool:
         """Block until every submitted process has finished (tests and benchmarks)."""
         deadline = time.monotonic() + timeout
-        for process in self.all():
-            if not process.finished.wait(max(0.0, deadline - time.monotonic())):
-                return False
-        return True
+        return all(process.finished.wait(max(0.0, deadline - time.monotonic())) for process in self.all())
 
     # ------------------------------------------------------------------ worker
     def _work(self) -> None:

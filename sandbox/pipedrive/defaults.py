@@ -23,7 +23,7 @@ def _field(name: str, code: str, field_type: str, *, options: list[dict[str, Any
 
 def _labels(*names: str) -> list[dict[str, Any]]:
     return [{"id": i, "label": name, "color": color, "add_time": CREATED, "update_time": CREATED}
-            for i, (name, color) in enumerate(zip(names, ("green", "red", "yellow", "blue")), start=1)]
+            for i, (name, color) in enumerate(zip(names, ("green", "red", "yellow", "blue"), strict=False), start=1)]
 
 
 def person_fields() -> list[dict[str, Any]]:

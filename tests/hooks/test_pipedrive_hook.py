@@ -53,7 +53,7 @@ def test_base_url_rules():
                                     strip_suffixes=("/api/v2",)) == "http://localhost:9"
     assert base_url_from_connection(None, None, None, "c", default_url="https://api.pipedrive.com") == \
         "https://api.pipedrive.com"
-    with pytest.raises(ConnectionConfigError, match="'pipedrive_default'.*plain http"):
+    with pytest.raises(ConnectionConfigError, match=r"'pipedrive_default'.*plain http"):
         base_url_from_connection("http://api.pipedrive.com", None, None, "pipedrive_default", default_url="x")
     with pytest.raises(ConnectionConfigError, match="not an http"):
         base_url_from_connection("ftp://api.pipedrive.com", None, None, "c", default_url="x")
@@ -65,7 +65,7 @@ def test_connection_errors_name_the_connection(monkeypatch):
     assert not ok and "'pipedrive_default' has no API token" in message
     monkeypatch.setenv("AIRFLOW_CONN_PD_OAUTH", json.dumps(
         {"conn_type": "http", "host": "https://x.example", "extra": {"client_id": "a", "client_secret": "b"}}))
-    with pytest.raises(ConnectionConfigError, match="'pd_oauth'.*missing refresh_token"):
+    with pytest.raises(ConnectionConfigError, match=r"'pd_oauth'.*missing refresh_token"):
         _ = hook(pipedrive_conn_id="pd_oauth").client
     monkeypatch.setenv("AIRFLOW_CONN_PD_PLAIN", json.dumps(
         {"conn_type": "http", "host": "http://api.pipedrive.com", "password": "tok-123456"}))
@@ -115,7 +115,8 @@ def test_update_window_is_inclusive_since_and_exclusive_until(pipedrive):
     sandbox = pipedrive()
     stamps = ["2026-01-01T09:59:59Z", "2026-01-01T10:00:00Z", "2026-01-01T10:30:00Z",
               "2026-01-01T10:59:59Z", "2026-01-01T11:00:00Z"]
-    sandbox.admin("POST", "/records/persons", [dict(p, update_time=t) for p, t in zip(persons(range(1, 6)), stamps)])
+    sandbox.admin("POST", "/records/persons",
+                  [dict(p, update_time=t) for p, t in zip(persons(range(1, 6)), stamps, strict=True)])
     pages = hook().iter_persons(updated_since=datetime(2026, 1, 1, 10, tzinfo=UTC),
                                 updated_until="2026-01-01T11:00:00Z", sort_by="update_time", sort_direction="desc")
     assert ids_of(pages) == [4, 3, 2]

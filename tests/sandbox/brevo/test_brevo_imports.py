@@ -42,7 +42,9 @@ def test_process_goes_queued_then_in_process_then_completed(start_brevo: Any) ->
         time.sleep(0.03)
     assert seen == ["queued", "in_process", "completed"]
     assert body["name"] == "IMPORTUSER"
-    assert body["info"]["import"] == dict.fromkeys(("invalid_emails", "duplicate_contact_id", "duplicate_ext_id", "duplicate_email_id", "duplicate_phone_id", "duplicate_whatsapp_id", "duplicate_landline_number_id"))
+    assert body["info"]["import"] == dict.fromkeys((
+        "invalid_emails", "duplicate_contact_id", "duplicate_ext_id", "duplicate_email_id", "duplicate_phone_id",
+        "duplicate_whatsapp_id", "duplicate_landline_number_id"))
     assert brevo.contact("a@x.io")["listIds"] == [2]
 
 
