@@ -20,12 +20,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sandbox.pipedrive import admin, answers, api_v1, api_v2
+from sandbox.pipedrive import admin, answers, api_v1, api_v2, deal_flow
 from sandbox.pipedrive.config import PipedriveConfig
 from sandbox.pipedrive.limits import BLOCKED, BUDGET, BURST, Caller, RateLimiter
 from sandbox.pipedrive.oauth import OAuthServer
 from sandbox.pipedrive.specs import Operation, load_spec_facts
 from sandbox.pipedrive.store import PipedriveStore
+from sandbox.pipedrive.webhook_delivery import register as register_webhook_delivery
 from sandbox.server import App, Handler, HTTPError, Request, Response
 
 PREFIXES = {"v2": ("/api/v2",), "v1": ("/v1", "/api/v1")}
@@ -80,7 +81,8 @@ class PipedriveApp(App):
             self._count(f"limits:{decision.outcome}_429")
             return answers.over_limit(headers=decision.headers)
         try:
-            response = call_next(request)
+            with self.webhook_delivery.change_source("api"):  # webhooks say who changed a record
+                response = call_next(request)
         except HTTPError as exc:  # a 400 raised by parameter parsing gets the headers too
             response = exc.response
         response.headers.update(decision.headers)
@@ -141,6 +143,8 @@ def create_app(account: Any | None = None, config: PipedriveConfig | None = None
     app = PipedriveApp(PipedriveStore(account, clock=clock), config, clock)
     api_v2.register(app)
     api_v1.register(app)
+    deal_flow.register(app)
     app.route("POST", "/oauth/token")(app.oauth.token_endpoint)
     admin.register(app)
+    register_webhook_delivery(app)  # POSTs the account's webhooks when records change
     return app

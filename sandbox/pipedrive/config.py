@@ -56,6 +56,10 @@ class PipedriveConfig:
     company_id: int = 1
     company_name: str = "Sandbox Company"
     max_webhooks_per_user: int = 40
+    # Webhook delivery (sandbox/pipedrive/webhook_delivery.py): retries after a non-2xx answer or a
+    # timeout, as Pipedrive's 3, 30 and 150 s; tests use a few hundredths of a second.
+    webhook_retry_delays: tuple[float, ...] = (3.0, 30.0, 150.0)
+    webhook_timeout_s: float = 10.0
 
     def __post_init__(self) -> None:
         self.validate()
@@ -72,6 +76,10 @@ class PipedriveConfig:
         for name in ("access_token_ttl", "authorization_code_ttl", "refresh_token_ttl", "block_after_429s"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0")
+        if any(not isinstance(d, (int, float)) or d < 0 for d in self.webhook_retry_delays) \
+                or self.webhook_timeout_s <= 0:
+            raise ValueError("webhook_retry_delays must be seconds >= 0 and webhook_timeout_s > 0")
+        self.webhook_retry_delays = tuple(self.webhook_retry_delays)
         if self.burst_window_seconds <= 0 or self.block_window_seconds <= 0 or self.block_seconds < 0:
             raise ValueError("window lengths must be > 0 and block_seconds >= 0")
 
