@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from pipedrive_brevo import sync_state
+from pipedrive_brevo import stage_history, sync_state
 from pipedrive_brevo.config import Mapping
 from pipedrive_brevo.desired_state import build_desired
 from pipedrive_brevo.storage import DataLocation, safe
@@ -43,14 +43,17 @@ def rejects_path(run_id: str) -> str:
 
 def plan_run(store: DataLocation, mapping: Mapping, run_id: str, *, brevo_attributes: dict[str, str] | None,
              members: pd.DataFrame | None, dry_run: bool, run_after: datetime,
-             company_org_attribute: str | None = None) -> dict[str, Any]:
+             company_org_attribute: str | None = None, history_source: str = "sync") -> dict[str, Any]:
     """Plan this run (see the module docstring); returns the counts for the run summary.
 
     ``brevo_attributes``: the account's attribute name → type (None: unknown, a dry run that could
     not read them); ``members``: ``list_id``/``email`` of the mapped lists' members as Brevo holds
     them, given on a first run or a full refresh to mirror them; ``company_org_attribute``: the
-    Brevo company attribute holding the organization id (None: companies are not sent).
+    Brevo company attribute holding the organization id (None: companies are not sent);
+    ``history_source``: the stage history's name for who observed this run's deal changes
+    (``sync``, ``webhook``). The history is recorded in a dry run too: it records Pipedrive facts.
     """
+    history = stage_history.record_run(store, run_id, source=history_source)
     first = not sync_state.has_synced(store)
     events_since = sync_state.read_meta(store).get("events_since") or run_after.isoformat()
     desired = build_desired(mapping, store, run_id, brevo_attributes=brevo_attributes,
@@ -89,6 +92,7 @@ def plan_run(store: DataLocation, mapping: Mapping, run_id: str, *, brevo_attrib
         "first_sync": first,
         "mirrored_lists": members is not None,
         "dry_run": dry_run,
+        "stage_history_rows": history["rows"],
     }
 
 

@@ -249,16 +249,17 @@ class PipedriveHook(BaseHook):
             cursor = next_cursor
 
     def iter_v1_pages(self, name: str, *, start: int = 0, limit: int | None = None,
-                      **filters: Any) -> Iterator[Page]:
+                      path: Mapping[str, Any] | None = None, **filters: Any) -> Iterator[Page]:
         """Pages of a v1 collection (``leads``, ``leads_archived``, ``leadLabels``, ``users``,
-        ``activityTypes``) by offset. Endpoints that take no ``start``/``limit`` are one page."""
+        ``activityTypes``, ``deal_flow``) by offset. Endpoints that take no ``start``/``limit``
+        are one page; ``path`` fills the path's placeholders (``{"id": 7}``)."""
         endpoint = ENDPOINTS[name]
         if endpoint.paging != OFFSET:
             raise ValueError(f"{name!r} is not a v1 offset collection")
         paged = "start" in endpoint.params
         while True:
             params = dict(filters, start=start, limit=limit or self.page_size) if paged else dict(filters)
-            body = self._call(name, params=params)
+            body = self._call(name, params=params, **dict(path or {}))
             items = list((body or {}).get("data") or [])
             additional = (body or {}).get("additional_data") or {}
             next_start = _next_start(additional, start, len(items)) if paged else None
@@ -288,6 +289,14 @@ class PipedriveHook(BaseHook):
 
     def iter_archived_leads(self, **filters: Any) -> Iterator[Page]:
         return self.iter_v1_pages("leads_archived", **filters)
+
+    def iter_deal_flow(self, deal_id: int, *, items: str | None = "dealChange", **filters: Any) -> Iterator[Page]:
+        """Pages of a deal's updates, newest first (v1 only; 40 tokens a page, so per deal).
+
+        ``items`` filters by update kind (default: field changes only, which hold the stage and
+        status changes: ``field_key``, ``old_value``, ``new_value``, ``log_time``).
+        """
+        return self.iter_v1_pages("deal_flow", path={"id": int(deal_id)}, items=items, **filters)
 
     def _collect(self, pages: Iterable[Page]) -> list[dict[str, Any]]:
         return [item for page in pages for item in page.items]

@@ -69,6 +69,7 @@ ENDPOINTS: dict[str, Endpoint] = {
     "users": _ep("GET", "v1", "/users", (), 20, OFFSET),
     "users_me": _ep("GET", "v1", "/users/me", (), 2),
     "activityTypes": _ep("GET", "v1", "/activityTypes", (), 20, OFFSET),
+    "deal_flow": _ep("GET", "v1", "/deals/{id}/flow", ("start", "limit", "all_changes", "items"), 40, OFFSET),
     "webhooks": _ep("GET", "v1", "/webhooks", (), 10),
     "create_webhook": _ep("POST", "v1", "/webhooks", (), 10),
     "delete_webhook": _ep("DELETE", "v1", "/webhooks/{id}", (), 6),
