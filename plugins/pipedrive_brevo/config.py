@@ -97,6 +97,10 @@ CUSTOM_PREFIX = "custom_fields."
 REVERSE_TARGET_FIELDS: tuple[str, ...] = ("marketing_status", "name", "job_title", "birthday", "notes")
 #: Brevo contact statuses a ``reverse_mapping`` source may name besides attributes.
 BREVO_STATUSES: tuple[str, ...] = ("email_blacklisted", "sms_blacklisted", "hard_bounced")
+#: ``label_ids.<label name>``: a status adds (true) or removes (false) one person label.
+REVERSE_LABEL_PREFIX = "label_ids."
+#: The name the product's Brevo API key is expected to have (``options.reverse.api_key_name``).
+DEFAULT_REVERSE_API_KEY_NAME = "pipedrive-brevo-sync"
 
 SYNC_ENTITIES: tuple[str, ...] = ("persons", "deals", "organizations", "activities", "leads")
 LIST_NAMES: tuple[str, ...] = ("all_contacts", "qualified_leads", "customers", "churned")
@@ -341,19 +345,28 @@ class NotifyOptions:
 
 @dataclass(frozen=True)
 class ReverseOptions:
-    """``options.reverse``: who wins for a field mapped both ways."""
+    """``options.reverse``: who wins for a field mapped both ways, and the name of the product's own
+    Brevo API key (Brevo webhooks name the key that made a change: ours are echoes, never applied)."""
 
     conflict: Literal["pipedrive_wins", "last_modified"] = "pipedrive_wins"
+    api_key_name: str = DEFAULT_REVERSE_API_KEY_NAME
 
 
 @dataclass(frozen=True)
 class ReportOptions:
     """``options.report``: the daily pipeline report's formats, pipelines (empty = all) and the
-    person field deals are attributed by (None: the deal's own ``origin``/``channel``)."""
+    person field deals are attributed by (None: the deal's own ``origin``/``channel``).
+
+    ``sql_conn_id``: an Airflow connection (PostgreSQL) the report tables are also written to, for
+    BI tools (None: files only). ``deal_flow_budget``: Pipedrive tokens a report run may spend on
+    deal flows to fill the stage history of deals older than the project (0: never; 40 a deal).
+    """
 
     formats: tuple[str, ...] = REPORT_FORMATS
     pipeline_ids: tuple[int, ...] = ()
     attribution_field: AttributeSource | None = None
+    sql_conn_id: str | None = None
+    deal_flow_budget: int = 0
 
 
 @dataclass(frozen=True)
@@ -971,7 +984,7 @@ def _read_notify(c: _Checker, value: Any) -> NotifyOptions | None:
 
 def _read_report(c: _Checker, value: Any) -> ReportOptions:
     path: KeyPath = ("options", "report")
-    raw = c.section(value, path, ("formats", "pipeline_ids", "attribution_field"))
+    raw = c.section(value, path, ("formats", "pipeline_ids", "attribution_field", "sql_conn_id", "deal_flow_budget"))
     if not raw:
         return ReportOptions()
     formats: tuple[str, ...] = REPORT_FORMATS
@@ -997,7 +1010,19 @@ def _read_report(c: _Checker, value: Any) -> ReportOptions:
     attribution = None
     if raw.get("attribution_field") is not None:
         attribution = c.source(raw["attribution_field"], (*path, "attribution_field"))
-    return ReportOptions(formats, tuple(sorted(set(pipeline_ids))), attribution)
+    sql_conn_id = c.text(raw.get("sql_conn_id"), (*path, "sql_conn_id"))
+    if sql_conn_id is not None and not _CONN_ID.fullmatch(sql_conn_id):
+        c.report((*path, "sql_conn_id"), f"{_quote(sql_conn_id)} is not an Airflow connection id "
+                                         "(letters, digits, _, . and - only), e.g. pipeline_report_db")
+        sql_conn_id = None
+    budget = raw.get("deal_flow_budget")
+    if budget is None:
+        budget = 0
+    elif not _is_int(budget) or budget < 0:
+        c.report((*path, "deal_flow_budget"), f"expected a whole number of Pipedrive tokens, 0 or more (0: never "
+                                              f"read deal flows; each deal costs 40), found {_describe(budget)}")
+        budget = 0
+    return ReportOptions(formats, tuple(sorted(set(pipeline_ids))), attribution, sql_conn_id, budget)
 
 
 def _read_options(c: _Checker, value: Any) -> Options:
@@ -1008,7 +1033,7 @@ def _read_options(c: _Checker, value: Any) -> Options:
     region = raw.get("default_phone_region")
     if region is not None:
         region = _read_region(c, region)
-    reverse_raw = c.section(raw.get("reverse"), (*path, "reverse"), ("conflict",)) or {}
+    reverse_raw = c.section(raw.get("reverse"), (*path, "reverse"), ("conflict", "api_key_name")) or {}
     return Options(
         default_phone_region=region,
         currency=_read_currency(c, raw.get("currency")),
@@ -1019,7 +1044,9 @@ def _read_options(c: _Checker, value: Any) -> Options:
                                  DELETE_BEHAVIORS, "soft"),  # type: ignore[arg-type]
         notify=_read_notify(c, raw.get("notify")),
         reverse=ReverseOptions(c.choice(reverse_raw.get("conflict"), (*path, "reverse", "conflict"),
-                                        CONFLICT_RULES, "pipedrive_wins")),  # type: ignore[arg-type]
+                                        CONFLICT_RULES, "pipedrive_wins"),  # type: ignore[arg-type]
+                               c.text(reverse_raw.get("api_key_name"), (*path, "reverse", "api_key_name"))
+                               or DEFAULT_REVERSE_API_KEY_NAME),
         report=_read_report(c, raw.get("report")),
     )
 
@@ -1043,7 +1070,8 @@ def _read_reverse_mapping(c: _Checker, value: Any) -> tuple[ReverseMappingEntry,
     raw = c.free_mapping(value, path, "Brevo attributes or statuses to Pipedrive person fields")
     entries: list[ReverseMappingEntry] = []
     targets: dict[str, str] = {}
-    valid_targets = f"{_choices(REVERSE_TARGET_FIELDS)} or custom_fields.<key or name>"
+    valid_targets = (f"{_choices(REVERSE_TARGET_FIELDS)}, custom_fields.<key or name> or "
+                     f"{REVERSE_LABEL_PREFIX}<label name> (statuses only)")
     for key, target in raw.items():
         key_path = (*path, key)
         if key in BREVO_STATUSES:
@@ -1057,14 +1085,20 @@ def _read_reverse_mapping(c: _Checker, value: Any) -> tuple[ReverseMappingEntry,
         if not isinstance(target, str):
             c.report(key_path, f"expected a Pipedrive person field ({valid_targets}), found {_describe(target)}")
             continue
-        parsed = parse_source(target)
-        if parsed is None or not (parsed.kind == "custom_field" or target in REVERSE_TARGET_FIELDS):
+        label = target.strip()[len(REVERSE_LABEL_PREFIX):].strip() if target.strip().startswith(
+            REVERSE_LABEL_PREFIX) else None
+        parsed = AttributeSource("path", target.strip(), ("label_ids", label)) if label else parse_source(target)
+        if label is not None and kind != "status":
+            c.report(key_path, f"a label is added or removed, so only a status ({_choices(BREVO_STATUSES)}) "
+                               f"can go to {_quote(target)}, not the attribute {source}")
+            continue
+        if parsed is None or not (parsed.kind in ("custom_field", "path") or target in REVERSE_TARGET_FIELDS):
             c.report(key_path, f"{_quote(target)} is not a person field the sync may write"
                                f"{_suggest(target, REVERSE_TARGET_FIELDS)}; valid: {valid_targets}")
             continue
-        if kind == "status" and parsed.kind != "custom_field" and target != "marketing_status":
+        if kind == "status" and parsed.kind == "field" and target != "marketing_status":
             c.report(key_path, f"the status {key} is true or false; it can only go to marketing_status "
-                               f"or a custom field, not {_quote(target)}")
+                               f"or a custom field, or to a label ({REVERSE_LABEL_PREFIX}<label name>), not {_quote(target)}")
             continue
         if target in targets:
             c.report(key_path, f"{_quote(target)} is already written from {targets[target]}; a Pipedrive "
@@ -1170,9 +1204,12 @@ def mapping_to_dict(mapping: Mapping) -> dict[str, Any]:
         "currency": {"base": o.currency.base, "rates": dict(o.currency.rates)},
         "create_missing_attributes": o.create_missing_attributes,
         "delete_behavior": o.delete_behavior,
-        "reverse": {"conflict": o.reverse.conflict},
-        "report": {"formats": list(o.report.formats), "pipeline_ids": list(o.report.pipeline_ids)},
+        "reverse": {"conflict": o.reverse.conflict, "api_key_name": o.reverse.api_key_name},
+        "report": {"formats": list(o.report.formats), "pipeline_ids": list(o.report.pipeline_ids),
+                   "deal_flow_budget": o.report.deal_flow_budget},
     }
+    if o.report.sql_conn_id is not None:
+        options["report"]["sql_conn_id"] = o.report.sql_conn_id
     if o.report.attribution_field is not None:
         options["report"]["attribution_field"] = o.report.attribution_field.text
     if o.default_phone_region is not None:
