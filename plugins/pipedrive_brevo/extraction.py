@@ -60,10 +60,11 @@ STREAMS: dict[str, tuple[Stream, ...]] = {
     "persons": (Stream("persons", "persons", "persons"),),
     "organizations": (Stream("organizations", "organizations", "organizations"),),
     "activities": (Stream("activities", "activities", "activities"),),
+    # source_lead_id is opt-in: the pipeline report attributes a deal to the lead it came from.
     "deals": (
-        Stream("deals", "deals", "deals"),
+        Stream("deals", "deals", "deals", {"include_fields": "source_lead_id"}),
         Stream("deals.deleted", "deals", "deals", {"status": "deleted"}, deleted=True),
-        Stream("deals.archived", "deals", "deals_archived"),
+        Stream("deals.archived", "deals", "deals_archived", {"include_fields": "source_lead_id"}),
     ),
     "leads": (
         Stream("leads", "leads", "leads", windowing="since"),

@@ -108,6 +108,10 @@ def test_report_after_a_sync_on_the_sandboxes(airflow_db, pipedrive, brevo, data
     funnel = pd.read_parquet(folder / "funnel.parquet").query("period == 'all'")
     first_stages = funnel[funnel["stage_order"] == 1]
     assert first_stages["deals_reached"].sum() == len(live)  # each deal reached the first stage of its pipeline
+    converted = {d["id"]: d["source_lead_id"] for d in live if d.get("source_lead_id")}
+    assert converted  # the sync asks for the opt-in field, so the report knows the lead a deal came from
+    found = attribution.set_index("deal_id")["source_lead_id"].dropna().to_dict()
+    assert found == converted
     manifest = json.loads((folder / "_manifest.json").read_text())
     assert manifest["rows"]["deals_attribution"] == len(live)
 
