@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import uuid
 
+from sandbox.brevo import webhooks
 from sandbox.brevo.companies import CompanyStore
 from sandbox.brevo.config import BrevoConfig
 from sandbox.brevo.errors import error_body
@@ -118,4 +119,5 @@ def create_app(config: BrevoConfig | None = None) -> App:
     # Specific paths first: `/v3/contacts/{identifier}` would also match `/v3/contacts/lists`.
     for module in (attributes, lists, processes, events, companies, contacts, admin):
         module.register(app, state)
+    app.brevo_webhooks = webhooks.register(app, state)  # type: ignore[attr-defined]  # after the auth middleware
     return app

@@ -92,7 +92,9 @@ class BrevoConfig:
     """
 
     api_keys: list[str] = field(default_factory=lambda: [DEFAULT_API_KEY])
-    api_key_names: dict[str, str] = field(default_factory=lambda: {DEFAULT_API_KEY: "sandbox"})
+    #: The name each key was given in Brevo; marketing webhooks carry it as ``api_key_name``. The
+    #: default key is named as the product expects its own key to be (options.reverse.api_key_name).
+    api_key_names: dict[str, str] = field(default_factory=lambda: {DEFAULT_API_KEY: "pipedrive-brevo-sync"})
     rate_limits: dict[str, tuple[Window, ...]] = field(default_factory=general_tier)
     limits_enabled: bool = True
     import_delay_s: float = 0.5
@@ -100,6 +102,8 @@ class BrevoConfig:
     attributes: list[AttributeSpec] = field(default_factory=fresh_account_attributes)
     folders: dict[int, str] = field(default_factory=lambda: {1: "Your first folder"})
     max_import_bytes: int = 10 * 1024 * 1024  # "Maximum allowed json body size is 10MB"
+    #: Waits before each webhook retry: Brevo's +10 min, +1 h, +2 h, +8 h (tests pass tiny ones).
+    webhook_retry_delays_s: tuple[float, ...] = (600.0, 3600.0, 7200.0, 28800.0)
 
     def set_limits(self, values: dict[str, Any]) -> None:
         """Replace the windows of the named buckets (admin JSON: ``{"contacts": [[5, 1]]}``)."""

@@ -13,7 +13,8 @@ are kept as identifiers and shown as attributes when a contact is rendered.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,6 +90,30 @@ class Account:
         self._next_contact_id = 1
         self._next_list_id = 1
         self._next_folder_id = max(self.folders, default=0) + 1
+        #: Called as ``listener(kind, contact, detail)`` after a change (``contact_updated`` with the
+        #: changed attributes, ``unsubscribed``, ``list_addition``, ``contact_deleted``): the
+        #: marketing webhooks (webhooks.py) hang here. Empty: changes cost nothing extra.
+        self.listeners: list[Callable[[str, Contact, dict[str, Any]], None]] = []
+        self._actor = threading.local()
+
+    # ------------------------------------------------------------ who is changing things
+    def actor(self) -> str:
+        """The name of the API key making the current change; "" for the UI (admin routes)."""
+        return getattr(self._actor, "name", "")
+
+    @contextmanager
+    def acting_as(self, name: str) -> Iterator[None]:
+        """Changes made in this thread meanwhile are attributed to the API key named ``name``."""
+        previous = self.actor()
+        self._actor.name = name
+        try:
+            yield
+        finally:
+            self._actor.name = previous
+
+    def _emit(self, kind: str, contact: Contact, detail: dict[str, Any]) -> None:
+        for listener in self.listeners:
+            listener(kind, contact, detail)
 
     # ------------------------------------------------------------ attributes
     def typed_attributes(self, raw: Any, *, from_text: bool = False, clear_blank: bool = True) -> TypedAttributes:
@@ -230,24 +255,27 @@ class Account:
 
     def set_values(self, contact: Contact, values: dict[str, Any]) -> bool:
         """Apply typed attribute values (None clears); returns whether anything changed."""
-        changed = False
+        changed: dict[str, Any] = {}
         with self.lock:
             for key, value in values.items():
                 if value is None:
                     if key in contact.attributes:
                         del contact.attributes[key]
-                        changed = True
+                        changed[key] = None
                 elif contact.attributes.get(key, IGNORED) != value:
                     contact.attributes[key] = value
-                    changed = True
+                    changed[key] = value
             if changed:
                 contact.modified_ms = self.now_ms()
-        return changed
+                if self.listeners:
+                    self._emit("contact_updated", contact, {"content": changed})
+        return bool(changed)
 
     def set_flags(self, contact: Contact, email_blacklisted: bool | None = None,
                   sms_blacklisted: bool | None = None) -> bool:
         changed = False
         with self.lock:
+            unsubscribed = email_blacklisted is True and not contact.email_blacklisted
             if email_blacklisted is not None and contact.email_blacklisted != email_blacklisted:
                 contact.email_blacklisted = email_blacklisted
                 changed = True
@@ -256,6 +284,8 @@ class Account:
                 changed = True
             if changed:
                 contact.modified_ms = self.now_ms()
+                if self.listeners and unsubscribed:
+                    self._emit("unsubscribed", contact, {})
         return changed
 
     def link_lists(self, contact: Contact, list_ids: set[int]) -> set[int]:
@@ -267,6 +297,8 @@ class Account:
                 contact.list_ids.add(list_id)
             if joined:
                 contact.modified_ms = self.now_ms()
+                if self.listeners:
+                    self._emit("list_addition", contact, {"list_id": sorted(joined)})
             return joined
 
     def unlink_lists(self, contact: Contact, list_ids: set[int]) -> set[int]:
@@ -283,6 +315,8 @@ class Account:
 
     def delete(self, contact: Contact) -> None:
         with self.lock:
+            if self.listeners:
+                self._emit("contact_deleted", contact, {"list_id": sorted(contact.list_ids)})
             self.unlink_lists(contact, set(contact.list_ids))
             self.set_identifiers(contact, email=None, ext_id=None, sms=None)
             self.contacts.pop(contact.id, None)

@@ -49,8 +49,13 @@ def register(app: Any, state: BrevoState) -> None:
                 if folder_id not in account.folders:
                     errors.invalid("newList.folderId: Folder ID does not exist")
                 plan.list_ids.add(account.add_list(new_list["listName"].strip(), folder_id).id)
-        process = state.processes.submit("IMPORTUSER", lambda: run_import(account, plan), import_info=True,
-                                         fail=state.take_import_failure())
+        actor = account.actor()  # the import runs on another thread: keep who asked for it
+
+        def job() -> Any:
+            with account.acting_as(actor):
+                return run_import(account, plan)
+
+        process = state.processes.submit("IMPORTUSER", job, import_info=True, fail=state.take_import_failure())
         return Response.json({"processId": process.id}, status=202)
 
     @app.route("GET", "/v3/processes")
