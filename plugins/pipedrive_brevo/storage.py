@@ -10,8 +10,8 @@ Layout (contract §6)::
     raw/<entity>/<run_id>/page-00001.parquet   pages as extracted, one record per row
     snapshots/<entity>.parquet                 latest state of every record, by id
     state/...                                  watermarks and what Brevo was last sent
-    runs/<run_id>/summary.json, plan.parquet   what a run did
-    rejects/<run_id>.parquet                   every record or field not sent, with its reason
+    runs/<run_key>/summary.json, plan.parquet  what a run did (run_key: see :func:`run_key`)
+    rejects/<run_key>.parquet                  every record or field not sent, with its reason
     reports/<date>/                            pipeline report exports
 """
 
@@ -50,6 +50,23 @@ def safe(name: str) -> str:
     storage, so they are kept as they are; anything else (a ``/``, a space) becomes ``_``.
     """
     return "".join(c if c.isascii() and (c.isalnum() or c in "-_.~:+") else "_" for c in name)
+
+
+# The DAGs whose runs are named by their run id alone (contract §6: ``runs/<run_id>/``). Their run ids
+# never meet: the sync's are hourly ``scheduled__``/``manual__`` ids, the webhook DAG's are triggered
+# ``manual__<time>_<random>`` ids.
+RUN_ID_DAGS: frozenset[str] = frozenset({"pipedrive_to_brevo", "pipedrive_webhook_events"})
+
+
+def run_key(dag_id: str, run_id: str) -> str:
+    """The name of a run's files: ``runs/<run_key>/``, ``rejects/<run_key>.parquet``, ``tasks/``.
+
+    Airflow names scheduled runs after their logical date only (``scheduled__2026-11-24T10:00:00+00:00``),
+    so the hourly ``brevo_to_pipedrive`` run has the same run id as the hourly sync's, and the daily
+    report's the same as the sync's midnight run: their files would mix. The sync DAGs keep the
+    contract's ``runs/<run_id>/``; every other DAG's run is ``<dag_id>.<run_id>``.
+    """
+    return run_id if dag_id in RUN_ID_DAGS else f"{dag_id}.{run_id}"
 
 
 class DataLocation:

@@ -49,3 +49,15 @@ def test_run_ids_name_their_folder_as_they_are():
     assert safe("manual__2026-11-24T07:38:36.963554+00:00") == "manual__2026-11-24T07:38:36.963554+00:00"
     assert safe("scheduled__2026-11-24T07:00:00+00:00") == "scheduled__2026-11-24T07:00:00+00:00"
     assert safe("odd/run id") == "odd_run_id"
+
+
+def test_run_keys_keep_dags_that_share_run_ids_apart():
+    from pipedrive_brevo.storage import run_key, safe
+
+    hourly = "scheduled__2026-11-24T10:00:00+00:00"  # both hourly DAGs' run at 10:00 has this id
+    assert run_key("pipedrive_to_brevo", hourly) == hourly  # contract §6: runs/<run_id>/
+    assert run_key("pipedrive_webhook_events", "manual__2026-11-24T10:00:01+00:00_Ab12") == \
+        "manual__2026-11-24T10:00:01+00:00_Ab12"
+    keys = {run_key(dag, hourly) for dag in ("pipedrive_to_brevo", "brevo_to_pipedrive", "pipedrive_pipeline_report")}
+    assert keys == {hourly, f"brevo_to_pipedrive.{hourly}", f"pipedrive_pipeline_report.{hourly}"}
+    assert all(safe(key) == key for key in keys)  # one path segment each, unchanged

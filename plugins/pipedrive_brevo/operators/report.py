@@ -3,8 +3,9 @@
 Thin, like the sync's operators: each reads its templated arguments, builds a
 :class:`~pipedrive_brevo.storage.DataLocation` (and a hook where it talks to an API), calls one
 function of :mod:`pipedrive_brevo.reporting` (or :mod:`pipedrive_brevo.deal_flow`) and records its
-figures under ``runs/<run_id>/tasks/``. Tables travel between tasks as Parquet under
-``runs/<run_id>/report/``; XCom carries only the date and row counts. pandas, pyarrow and
+figures under ``runs/<run_key>/tasks/`` (``run_key``: ``pipedrive_pipeline_report.<run_id>``, since the
+daily run shares its run id with the sync's midnight run). Tables travel between tasks as Parquet under
+``runs/<run_key>/report/``; XCom carries only the date and row counts. pandas, pyarrow and
 matplotlib are imported inside ``execute``, never when the DAG is parsed.
 """
 
@@ -56,13 +57,13 @@ class StageHistoryFillOperator(BaseOperator):
         from pipedrive_brevo.deal_flow import fill_history
         from pipedrive_brevo.hooks.pipedrive import PipedriveHook
         from pipedrive_brevo.run_summary import record_task
-        from pipedrive_brevo.storage import DataLocation
+        from pipedrive_brevo.storage import DataLocation, run_key
 
         store = DataLocation(self.data_location)
         hook = PipedriveHook(self.pipedrive_conn_id)
         started = time.monotonic()
-        result = fill_history(hook, store, context["run_id"], token_budget=budget)
-        record_task(store, context["run_id"], self.task_id, api="pipedrive", stats=hook.stats.snapshot(),
+        result = fill_history(hook, store, run_key(self.dag_id, context["run_id"]), token_budget=budget)
+        record_task(store, run_key(self.dag_id, context["run_id"]), self.task_id, api="pipedrive", stats=hook.stats.snapshot(),
                     duration_s=round(time.monotonic() - started, 3), extra={"deal_flow": result})
         self.log.info("Deal flow: %s", result)
         return result
@@ -88,7 +89,7 @@ class PipelineReportOperator(BaseOperator):
         from pipedrive_brevo.reporting.as_of import report_date_of_run
         from pipedrive_brevo.reporting.build import build_report_from, save_tables
         from pipedrive_brevo.run_summary import record_task
-        from pipedrive_brevo.storage import DataLocation
+        from pipedrive_brevo.storage import DataLocation, run_key
 
         dag_run = context["dag_run"]
         requested = self.report_date if self.report_date not in (None, "", "None") else None
@@ -104,14 +105,14 @@ class PipelineReportOperator(BaseOperator):
                                        "the sync's snapshots, run pipedrive_to_brevo (with deals enabled) first")
         started = time.monotonic()
         tables = build_report_from(store, load_mapping(), day)
-        rows = save_tables(store, context["run_id"], tables)
+        rows = save_tables(store, run_key(self.dag_id, context["run_id"]), tables)
         deals = tables["deals_attribution"]
         unpriced = deals.loc[deals["rate_missing"], "currency"].fillna("(none)").value_counts().to_dict()
         if unpriced:
             self.log.warning("%d deals are in a currency with no rate in options.currency (%s): their value_base "
                              "is null and they are left out of every base-currency sum", sum(unpriced.values()),
                              ", ".join(f"{code} {n}" for code, n in sorted(unpriced.items())))
-        record_task(store, context["run_id"], self.task_id, duration_s=round(time.monotonic() - started, 3),
+        record_task(store, run_key(self.dag_id, context["run_id"]), self.task_id, duration_s=round(time.monotonic() - started, 3),
                     extra={"report_date": day, "rows": rows, "deals_without_rate": unpriced})
         self.log.info("Report of %s: %s", day, ", ".join(f"{n} {r} rows" for n, r in rows.items()))
         return {"report_date": day, "rows": rows}
@@ -137,16 +138,16 @@ class ReportExportOperator(BaseOperator):
         from pipedrive_brevo.reporting.charts import render_charts
         from pipedrive_brevo.reporting.exports import write_exports
         from pipedrive_brevo.run_summary import record_task
-        from pipedrive_brevo.storage import DataLocation
+        from pipedrive_brevo.storage import DataLocation, run_key
 
         store = DataLocation(self.data_location)
         mapping = load_mapping()
         started = time.monotonic()
-        tables = load_tables(store, context["run_id"])
+        tables = load_tables(store, run_key(self.dag_id, context["run_id"]))
         manifest = write_exports(store, self.built["report_date"], tables, formats=mapping.options.report.formats,
                                  charts=render_charts(tables), base_currency=mapping.options.currency.base,
-                                 run_id=context["run_id"])
-        record_task(store, context["run_id"], self.task_id, duration_s=round(time.monotonic() - started, 3),
+                                 run_id=run_key(self.dag_id, context["run_id"]))
+        record_task(store, run_key(self.dag_id, context["run_id"]), self.task_id, duration_s=round(time.monotonic() - started, 3),
                     extra={"report_date": manifest["report_date"], "version": manifest["version"]})
         self.log.info("Published %s (version %s): %s", store.path(f"reports/{manifest['report_date']}"),
                       manifest["version"], ", ".join(manifest["files"]))
@@ -183,13 +184,14 @@ class ReportSqlOperator(BaseOperator):
         from pipedrive_brevo.reporting.build import load_tables
         from pipedrive_brevo.reporting.sql import write_report_tables
         from pipedrive_brevo.run_summary import record_task
-        from pipedrive_brevo.storage import DataLocation
+        from pipedrive_brevo.storage import DataLocation, run_key
 
         store = DataLocation(self.data_location)
+        key = run_key(self.dag_id, context["run_id"])
         started = time.monotonic()
-        written = write_report_tables(conn_id, self.built["report_date"], load_tables(store, context["run_id"]),
+        written = write_report_tables(conn_id, self.built["report_date"], load_tables(store, key),
                                       schema=self.schema or None)
-        record_task(store, context["run_id"], self.task_id, duration_s=round(time.monotonic() - started, 3),
+        record_task(store, key, self.task_id, duration_s=round(time.monotonic() - started, 3),
                     extra={"report_date": self.built["report_date"], "sql_rows": written})
         self.log.info("Wrote %s to %s", written, conn_id)
         return written
