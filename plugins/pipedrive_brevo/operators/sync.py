@@ -102,6 +102,7 @@ class SyncPlanOperator(BaseOperator):
         self.data_location = data_location
 
     def execute(self, context: Context) -> dict[str, Any]:
+        from pipedrive_brevo import sync_lease
         from pipedrive_brevo.config import load_mapping
         from pipedrive_brevo.planning import plan_run
         from pipedrive_brevo.run_summary import record_task
@@ -109,11 +110,22 @@ class SyncPlanOperator(BaseOperator):
 
         store = DataLocation(self.data_location)
         run_id = context["run_id"]
+        # One run at a time plans and loads over the sync state (the hourly sync, the webhook run):
+        # held from here until the load is over (sync_lease).
+        holder = sync_lease.holder_of(self.dag_id, run_id)
+        sync_lease.wait_and_acquire(store, holder, log=self.log)
         started = time.monotonic()
         members = store.read_parquet(self.prepared["members"]) if self.prepared.get("members") else None
-        counts = plan_run(store, load_mapping(), run_id, brevo_attributes=store.read_json(self.prepared["attributes"]),
-                          members=members, dry_run=_flag(self.dry_run), run_after=context["dag_run"].run_after,
-                          company_org_attribute=self.prepared.get("company_org_attribute"))
+        try:
+            counts = plan_run(store, load_mapping(), run_id,
+                              brevo_attributes=store.read_json(self.prepared["attributes"]),
+                              members=members, dry_run=_flag(self.dry_run), run_after=context["dag_run"].run_after,
+                              company_org_attribute=self.prepared.get("company_org_attribute"),
+                              history_source="webhook" if self.dag_id == "pipedrive_webhook_events" else "sync")
+        except BaseException:
+            if sync_lease.final_try(context):
+                sync_lease.release(store, holder)
+            raise
         record_task(store, run_id, "plan", duration_s=time.monotonic() - started, extra={"summary": counts})
         self.log.info("Plan: %s", counts["plan"])
         return {"dry_run": _flag(self.dry_run), "plan": counts["plan"]}
@@ -140,6 +152,7 @@ class BrevoLoadOperator(BaseOperator):
         self.data_location = data_location
 
     def execute(self, context: Context) -> dict[str, int] | None:
+        from pipedrive_brevo import sync_lease
         from pipedrive_brevo.config import load_mapping
         from pipedrive_brevo.hooks.brevo import BrevoHook
         from pipedrive_brevo.load import load_run
@@ -148,9 +161,11 @@ class BrevoLoadOperator(BaseOperator):
 
         store = DataLocation(self.data_location)
         run_id = context["run_id"]
+        holder = sync_lease.holder_of(self.dag_id, run_id)
         if _flag(self.dry_run):
             self.log.info("Dry run: nothing is sent to Brevo; the plan is runs/<run_id>/plan.parquet")
             record_task(store, run_id, "load", extra={"summary": {"load": {"dry_run": True}}})
+            sync_lease.release(store, holder)
             return None
         from pipedrive_brevo import notifications
 
@@ -165,6 +180,12 @@ class BrevoLoadOperator(BaseOperator):
 
         try:
             counts = load_run(hook, store, mapping, run_id, batch_size=int(self.batch_size), on_batch=batch_completed)
+        except BaseException:
+            if sync_lease.final_try(context):  # a retry keeps the lease: its desired state is this run's
+                sync_lease.release(store, holder)
+            raise
+        else:
+            sync_lease.release(store, holder)
         finally:
             from pipedrive_brevo.load import progress_path
 
