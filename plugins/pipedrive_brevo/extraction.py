@@ -23,6 +23,7 @@ from typing import Any
 from pipedrive_brevo.http import BudgetExhaustedError
 from pipedrive_brevo.snapshots import changed_ids, max_update_time, merge, page_frame
 from pipedrive_brevo.storage import DataLocation, safe
+from pipedrive_brevo.sync_lease import snapshot_lock
 from pipedrive_brevo.windows import Window, parse_time
 
 log = logging.getLogger(__name__)
@@ -163,15 +164,16 @@ def merge_entity(store: DataLocation, extraction: dict[str, Any]) -> dict[str, A
     if done:
         return done
     snap_path = f"snapshots/{entity}.parquet"
-    before = store.read_parquet(snap_path) if store.exists(snap_path) else None
-    after = merge(before, store.iter_parquet(f"raw/{entity}/{safe(run_id)}"))
-    changed = changed_ids(before, after)
-    if entity == "deals":
-        previous = f"runs/{safe(run_id)}/previous/deals.parquet"
-        if not store.exists(previous):  # a retried merge must not replace it with merged rows
-            rows = before[before["id"].isin(changed)] if before is not None else after.iloc[0:0]
-            store.write_parquet(previous, rows)
-    store.write_parquet(snap_path, after)
+    with snapshot_lock(store, entity):  # the webhook and reverse runs write this snapshot too
+        before = store.read_parquet(snap_path) if store.exists(snap_path) else None
+        after = merge(before, store.iter_parquet(f"raw/{entity}/{safe(run_id)}"))
+        changed = changed_ids(before, after)
+        if entity == "deals":
+            previous = f"runs/{safe(run_id)}/previous/deals.parquet"
+            if not store.exists(previous):  # a retried merge must not replace it with merged rows
+                rows = before[before["id"].isin(changed)] if before is not None else after.iloc[0:0]
+                store.write_parquet(previous, rows)
+        store.write_parquet(snap_path, after)
     for stream in STREAMS[entity]:
         result = extraction["streams"].get(stream.name)
         window = Window.from_dict(result["window"]) if result else None

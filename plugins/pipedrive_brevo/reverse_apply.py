@@ -36,7 +36,7 @@ from typing import Any
 import pandas as pd
 
 from pipedrive_brevo import reverse_changes as rc
-from pipedrive_brevo import snapshots, sync_state
+from pipedrive_brevo import snapshots, sync_lease, sync_state
 from pipedrive_brevo.config import Mapping as SyncMapping
 from pipedrive_brevo.http import BadRequestError, BudgetExhaustedError, NotFoundError, PermissionDeniedError
 from pipedrive_brevo.storage import DataLocation, safe
@@ -244,8 +244,9 @@ def _commit(store: DataLocation, run_id: str, batch: int, done: list[tuple[int, 
                         rows.assign(run_id=run_id, written_at=pd.Timestamp.now(tz="UTC").isoformat()))
     records = [r for _, _, r in done if r.get("id") is not None]
     if records:
-        before = store.read_parquet(PERSONS_SNAPSHOT) if store.exists(PERSONS_SNAPSHOT) else None
-        store.write_parquet(PERSONS_SNAPSHOT, snapshots.merge(before, [snapshots.page_frame(records)]))
+        with sync_lease.snapshot_lock(store, "persons"):  # the sync's merge writes it too
+            before = store.read_parquet(PERSONS_SNAPSHOT) if store.exists(PERSONS_SNAPSHOT) else None
+            store.write_parquet(PERSONS_SNAPSHOT, snapshots.merge(before, [snapshots.page_frame(records)]))
     both = {t.name: t.forward_attribute for t in targets if t.forward_attribute}
     reflected = rows[rows["target"].isin(list(both))]
     sent = sync_state.read_contacts(store)

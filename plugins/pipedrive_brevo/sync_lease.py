@@ -15,12 +15,19 @@ every task and retry of one run holds it again without waiting for itself), ``ac
 longer than the time to live. Taking it is write-then-read-back: two takers racing both write,
 only the one whose write is read back holds it (the data location's writes are atomic renames;
 on object storage with read-after-write consistency the same holds).
+
+The same mechanism, on a file per entity (:func:`snapshot_lock`), keeps the writers of one
+snapshot from overwriting each other: the sync's merge, the webhook run's merge and the reverse
+sync's person updates each read, change and write ``snapshots/<entity>.parquet`` whole, so two at
+once would lose one's change.
 """
 
 from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -29,6 +36,7 @@ from pipedrive_brevo.storage import DataLocation
 
 LEASE = "state/brevo/lease.json"
 DEFAULT_TTL = timedelta(hours=1)
+SNAPSHOT_LOCK_TTL = timedelta(minutes=30)  # far above the merge of a million-record snapshot
 
 
 class LeaseHeldError(RuntimeError):
@@ -57,32 +65,33 @@ def holder_of(dag_id: str, run_id: str) -> str:
     return f"{dag_id}/{run_id}"
 
 
-def current(store: DataLocation, *, now: datetime | None = None) -> Lease | None:
+def current(store: DataLocation, *, now: datetime | None = None, path: str = LEASE) -> Lease | None:
     """The lease in force, or None when nobody holds it (or it expired)."""
-    data = store.read_json(LEASE)
+    data = store.read_json(path)
     if not data:
         return None
     lease = Lease.from_dict(data)
     return lease if lease.expires_at > (now or datetime.now(UTC)) else None
 
 
-def acquire(store: DataLocation, holder: str, *, ttl: timedelta = DEFAULT_TTL, now: datetime | None = None) -> Lease:
+def acquire(store: DataLocation, holder: str, *, ttl: timedelta = DEFAULT_TTL, now: datetime | None = None,
+            path: str = LEASE) -> Lease:
     """Take (or, for the same holder, renew) the lease; :class:`LeaseHeldError` if another run holds it."""
     now = now or datetime.now(UTC)
-    held = current(store, now=now)
+    held = current(store, now=now, path=path)
     if held is not None and held.holder != holder:
-        raise LeaseHeldError(f"the sync state is leased to {held.holder} until {held.expires_at.isoformat()} "
-                             f"({LEASE} under the data location)")
+        raise LeaseHeldError(f"{path} under the data location is leased to {held.holder} until "
+                             f"{held.expires_at.isoformat()}")
     lease = Lease(holder, held.acquired_at if held else now, now + ttl, uuid.uuid4().hex)
-    store.write_json(LEASE, lease.as_dict())
-    back = store.read_json(LEASE) or {}
+    store.write_json(path, lease.as_dict())
+    back = store.read_json(path) or {}
     if back.get("token") != lease.token:  # another taker wrote after us: it holds the lease
-        raise LeaseHeldError(f"the sync state was just leased to {back.get('holder')}")
+        raise LeaseHeldError(f"{path} under the data location was just leased to {back.get('holder')}")
     return lease
 
 
 def wait_and_acquire(store: DataLocation, holder: str, *, ttl: timedelta = DEFAULT_TTL, timeout_s: float = 600.0,
-                     poll_s: float = 2.0, log: Any = None) -> Lease:
+                     poll_s: float = 2.0, log: Any = None, path: str = LEASE) -> Lease:
     """:func:`acquire`, waiting up to ``timeout_s`` for the other run to finish; then the error.
 
     A task that gives up fails and Airflow retries it later: the wait is bounded so that a worker
@@ -92,23 +101,42 @@ def wait_and_acquire(store: DataLocation, holder: str, *, ttl: timedelta = DEFAU
     logged = False
     while True:
         try:
-            return acquire(store, holder, ttl=ttl)
+            return acquire(store, holder, ttl=ttl, path=path)
         except LeaseHeldError as exc:
             if time.monotonic() >= deadline:
                 raise
             if log is not None and not logged:
-                log.info("Waiting for the sync-state lease: %s", exc)
+                log.info("Waiting for the lease: %s", exc)
                 logged = True
             time.sleep(poll_s)
 
 
-def release(store: DataLocation, holder: str) -> bool:
+def release(store: DataLocation, holder: str, *, path: str = LEASE) -> bool:
     """Give the lease back if ``holder`` holds it; True when it did (another holder's is left alone)."""
-    data = store.read_json(LEASE)
+    data = store.read_json(path)
     if not data or data.get("holder") != holder:
         return False
-    store.delete(LEASE)
+    store.delete(path)
     return True
+
+
+def snapshot_lock_path(entity: str) -> str:
+    return f"state/locks/snapshot-{entity}.json"
+
+
+@contextmanager
+def snapshot_lock(store: DataLocation, entity: str, *, timeout_s: float = 600.0, poll_s: float = 0.2) -> Iterator[None]:
+    """Hold ``snapshots/<entity>.parquet`` for one read-change-write (see the module docstring).
+
+    Each hold is its own holder, so two tasks of one run (or a task and its own retry's zombie)
+    exclude each other too; a holder killed mid-write frees the lock when it expires.
+    """
+    holder, path = f"snapshot/{entity}/{uuid.uuid4().hex}", snapshot_lock_path(entity)
+    wait_and_acquire(store, holder, ttl=SNAPSHOT_LOCK_TTL, timeout_s=timeout_s, poll_s=poll_s, path=path)
+    try:
+        yield
+    finally:
+        release(store, holder, path=path)
 
 
 def final_try(context: Any) -> bool:
