@@ -6,7 +6,9 @@
    the lists the mapping file names, as a real account would already have them;
 3. runs ``airflow dags test pipedrive_to_brevo`` with the two connections pointed at the sandboxes;
 4. prints a readable summary of the run (``runs/<run_id>/summary.json``) and of the traffic each
-   sandbox saw; then stops everything it started.
+   sandbox saw;
+5. runs ``airflow dags test pipedrive_pipeline_report`` for today on what the sync kept and prints
+   where the report is and which lead sources brought the won revenue; then stops everything it started.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +29,7 @@ import requests
 
 REPO = Path(__file__).resolve().parents[1]
 DAG_ID = "pipedrive_to_brevo"
+REPORT_DAG_ID = "pipedrive_pipeline_report"
 
 
 def airflow_env(home: Path, info: dict[str, Any]) -> dict[str, str]:
@@ -119,6 +123,23 @@ def print_summary(summary: dict[str, Any], info: dict[str, Any]) -> None:
     print(f"  Brevo:     {brevo_usage['total']['calls']} calls, {brevo_usage['total']['429']} answered 429")
 
 
+def print_report(data: Path, day: str) -> None:
+    """Where today's report is, and the lead sources that brought the won revenue (from its CSV)."""
+    import pandas as pd
+
+    folder = data / "reports" / day
+    manifest = json.loads((folder / "_manifest.json").read_text())
+    rows = ", ".join(f"{name} {count:,}" for name, count in sorted(manifest["rows"].items()))
+    print(f"\nPipeline report for {day}: {rows} rows")
+    revenue = pd.read_csv(folder / "revenue_by_source.csv")
+    if len(revenue):
+        base = revenue["base_currency"].iloc[0]
+        top = revenue.groupby("lead_source")[["won_deals", "won_value_base"]].sum().nlargest(3, "won_value_base")
+        for source, row in top.iterrows():
+            print(f"  {source:<24} {int(row.won_deals):>4} won deals  {row.won_value_base:>14,.2f} {base}")
+    print(f"  charts, CSV and Parquet: {folder / 'index.html'}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--persons", type=int, default=2000)
@@ -152,7 +173,16 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"The DAG run succeeded in {elapsed:.1f} s.")
         print_summary(found[1], info)
-        print(f"\nEverything the run left behind is under {home / 'data'}")
+
+        day = datetime.now(UTC).strftime("%Y-%m-%d")
+        print(f"\nRunning `airflow dags test {REPORT_DAG_ID}` for {day} ...", flush=True)
+        conf = json.dumps({"report_date": day})
+        if run([sys.executable, "-m", "airflow", "dags", "test", REPORT_DAG_ID, "-c", conf], env, log) != 0:
+            print(log.read_text()[-5000:])
+            print(f"\nThe report run failed; the full log is {log}")
+            return 1
+        print_report(home / "data", day)
+        print(f"\nEverything the runs left behind is under {home / 'data'}")
         return 0
     finally:
         stop(proc)

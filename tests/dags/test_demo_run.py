@@ -23,6 +23,10 @@ def test_the_demo_prints_the_summary_and_stops_its_sandboxes(tmp_path):
     assert "The DAG run succeeded" in out
     for line in ("  contacts ", "  plan           create ", "  sent to Brevo  created ", "What the sandboxes saw"):
         assert line in out, out
+    assert "Pipeline report for " in out and "charts, CSV and Parquet: " in out
+    day = out.split("Pipeline report for ", 1)[1][:10]
+    manifest = json.loads((home / "data" / "reports" / day / "_manifest.json").read_text())
+    assert manifest["rows"]["deals_attribution"] > 0 and (home / "data" / "reports" / day / "index.html").exists()
     summary = json.loads(next((home / "data" / "runs").glob("*/summary.json")).read_text())
     assert f"created {summary['load']['created']:,}," in out and summary["load"]["created"] > 0
     info = json.loads((home / "sandboxes.json").read_text())
