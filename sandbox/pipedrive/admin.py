@@ -6,7 +6,7 @@ Pipedrive UI, the consent screen of an OAuth app, the account owner changing pla
 | endpoint | does |
 | --- | --- |
 | ``GET /__admin/pipedrive/usage`` | per token: requests, tokens spent, 429s, 403s; budget left |
-| ``GET``/``POST /__admin/pipedrive/config`` | read / change plan, daily_budget (resets the spent budget), access_token_ttl, block_* ... |
+| ``GET``/``POST /__admin/pipedrive/config`` | read / change plan, daily_budget (resets spent), token ttl, block_* |
 | ``POST /__admin/pipedrive/reset_usage`` | forget spent budget, windows, 429 history and blocks |
 | ``GET /__admin/pipedrive/webhooks`` | the stored webhooks, with their HTTP auth passwords |
 | ``POST /__admin/records/{entity}`` | upsert a record or a list of records by id |

@@ -180,7 +180,9 @@ class PipedriveHook(BaseHook):
             auth: Any = OAuthAuth(settings.grant, self.token_store or default_token_store(),
                                   variable_name("pipedrive", self.pipedrive_conn_id), self.pipedrive_conn_id,
                                   refresh_margin_s=self.refresh_margin_s, retry=self.retry, timeout=self.timeout)
-            base_url: Any = lambda: auth.api_domain
+            def base_url() -> str:  # the api_domain of the current token: it can change on refresh
+                return auth.api_domain
+
             identity = f"oauth:{settings.grant.fingerprint}"
             pacer_url = settings.grant.token_url
         else:
