@@ -10,7 +10,7 @@ import importlib
 import sys
 import time
 
-BENCHMARKS = ["sandbox_pipedrive", "pipedrive_extract", "brevo_load", "sync", "webhooks"]
+BENCHMARKS = ["sandbox_pipedrive", "pipedrive_extract", "brevo_load", "transform", "sync", "webhooks"]
 
 
 def main(argv: list[str]) -> int:
