@@ -153,3 +153,41 @@ def test_brevo_receiver_stores_then_queues_a_run(api_server):
     assert wait_for(lambda: runs(home, "brevo_to_pipedrive"))[0][1] == "queued"
     log = (home / "api-server.log").read_text()
     assert PASSWORD not in log and TOKEN not in log
+
+
+def test_a_burst_of_1000_events_through_the_api_server_is_stored_whole_and_queues_no_second_run(api_server):
+    """Pipedrive's burst after a bulk edit, retries included, through the real server (one worker)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    url, home, data = api_server["url"], api_server["home"], api_server["data"]
+    auth = {"Authorization": "Basic " + base64.b64encode(f"{LOGIN}:{PASSWORD}".encode()).decode()}
+    before = len(stored(data, "pipedrive"))
+    # 900 distinct events, 100 of them sent again (Pipedrive's retries), in no particular time order.
+    ids = [f"burst-{n}" for n in range(900)] + [f"burst-{n}" for n in range(0, 900, 9)]
+    bodies = [{"meta": {"action": "change", "entity": "person", "entity_id": str(n % 300), "id": event_id,
+                        "version": "2.0", "timestamp": f"2026-11-24T09:{(n * 7) % 60:02d}:00.000Z"},
+               "data": {"id": n % 300, "name": f"Person {n}"}, "previous": {"name": "Old"}}
+              for n, event_id in enumerate(ids)]
+
+    def post(body: dict) -> tuple[int, float]:
+        with requests.Session() as session:
+            started = time.perf_counter()
+            status = session.post(f"{url}/pipedrive/webhooks", json=body, headers=auth, timeout=10).status_code
+            return status, time.perf_counter() - started
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(post, bodies))
+    elapsed = time.perf_counter() - started
+    seconds = sorted(s for _, s in answers)
+    print(f"\n1,000 events through the api-server in {elapsed:.1f} s ({len(bodies) / elapsed:.0f}/s): "
+          f"p50 {seconds[499] * 1000:.0f} ms, p95 {seconds[949] * 1000:.0f} ms, max {seconds[-1] * 1000:.0f} ms")
+
+    assert [status for status, _ in answers] == [200] * 1000
+    assert seconds[-1] < 10  # Pipedrive gives up after 10 s
+    files = stored(data, "pipedrive")
+    assert len(files) - before == 1000  # every accepted body stored, retries too (the applier dedupes)
+    sent = sorted(i for i in (json.loads(p.read_text())["meta"]["id"] for p in files) if i.startswith("burst-"))
+    assert sent == sorted(ids)
+    time.sleep(1.0)
+    assert [state for _, state in runs(home, "pipedrive_webhook_events")] == ["queued"]  # still the one run
