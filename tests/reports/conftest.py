@@ -125,11 +125,15 @@ def postgres() -> Iterator[Postgres]:
             log = (home / "log").read_text() if (home / "log").exists() else ""
             raise RuntimeError(f"{args[0]} failed ({result.returncode}): {result.stderr}{result.stdout}\n{log}")
 
-    run(str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--pwfile", str(pwfile), "--auth=scram-sha-256",
-        "--encoding=UTF8", "--no-locale", "--no-sync")
-    pwfile.unlink()
-    run(str(bin_dir / "pg_ctl"), "-D", str(data), "-w", "-t", "60", "-l", str(home / "log"),
-        "-o", f"-h 127.0.0.1 -p {port} -k {home} -c fsync=off -c full_page_writes=off", "start", timeout=90)
+    try:
+        run(str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "--pwfile", str(pwfile),
+            "--auth=scram-sha-256", "--encoding=UTF8", "--no-locale", "--no-sync")
+        pwfile.unlink()
+        run(str(bin_dir / "pg_ctl"), "-D", str(data), "-w", "-t", "60", "-l", str(home / "log"),
+            "-o", f"-h 127.0.0.1 -p {port} -k {home} -c fsync=off -c full_page_writes=off", "start", timeout=90)
+    except BaseException:
+        shutil.rmtree(home, ignore_errors=True)  # nothing started: leave nothing behind
+        raise
     server = Postgres("127.0.0.1", port, "postgres", password, "postgres")
     previous = os.environ.get(ENV)
     os.environ[ENV] = server.uri
