@@ -53,8 +53,8 @@ def safe(name: str) -> str:
 
 
 # The DAGs whose runs are named by their run id alone (contract §6: ``runs/<run_id>/``). Their run ids
-# never meet: the sync's are hourly ``scheduled__``/``manual__`` ids, the webhook DAG's are triggered
-# ``manual__<time>_<random>`` ids.
+# never meet: the sync's are hourly ``scheduled__``/``manual__`` ids, the webhook DAG's are the
+# receiver's ``webhook__<time>`` ids.
 RUN_ID_DAGS: frozenset[str] = frozenset({"pipedrive_to_brevo", "pipedrive_webhook_events"})
 
 
