@@ -16,7 +16,11 @@ Phases, in order (each one a fresh diff):
    attributes of each contact (a cleared one as empty text, ``emptyContactsAttributes``); each
    import joins the contacts to the import list (``lists.all_contacts``, which every contact is
    in); rows the import's reports reject are repaired with a single upsert (which drops an SMS
-   Brevo refuses) or written to the rejects with Brevo's reason;
+   Brevo refuses) or written to the rejects with Brevo's reason. A plan of at most
+   :data:`SINGLE_UPSERTS_UP_TO` contacts goes one ``POST /contacts`` each instead: an import is
+   followed by status polls of ``/processes``, which sit in Brevo's 100-an-hour "other" bucket
+   that frequent small runs (the webhook DAG's) would exhaust, while single upserts use the
+   contacts bucket (36,000 an hour) and are done when they answer;
 3. **list adds**, then **list removes**, per list, ``batch_size`` emails a batch;
 4. **removals**: ``unlist`` contacts leave the state once out of their lists; ``delete`` ones
    (``delete_behavior: hard``) are deleted in Brevo;
@@ -56,6 +60,7 @@ EVENTS_PER_CALL_GROUP = 1000  # events committed per group (the hook sends them 
 COMPANIES_PER_IMPORT = 50_000
 COMPANY_SCAN_PAGE = 1000
 MAX_EVENT_ATTEMPTS = 3
+SINGLE_UPSERTS_UP_TO = 20  # see phase 2 in the module docstring
 LOAD_REJECT_REASON = "brevo_rejected"
 
 
@@ -146,10 +151,12 @@ def progress_path(run_id: str) -> str:
 
 
 def load_run(hook: Any, store: DataLocation, mapping: Mapping, run_id: str, *, batch_size: int = DEFAULT_BATCH,
-             on_batch: Callable[[str, dict[str, int]], None] | None = None) -> dict[str, int]:
+             on_batch: Callable[[str, dict[str, int]], None] | None = None,
+             single_upserts_up_to: int = SINGLE_UPSERTS_UP_TO) -> dict[str, int]:
     """Converge Brevo to the run's desired state (see the module docstring); returns the counts.
 
-    ``on_batch(kind, counts)`` is called after each committed batch (notifications, tests).
+    ``on_batch(kind, counts)`` is called after each committed batch (notifications, tests);
+    ``single_upserts_up_to``: the largest plan sent contact by contact rather than imported.
     Raises :class:`LoadIncomplete` after committing everything that went through when a batch
     failed in a way a retry may fix; the rejects file of the run gets Brevo's refusals.
     """
@@ -165,7 +172,7 @@ def load_run(hook: Any, store: DataLocation, mapping: Mapping, run_id: str, *, b
     import_list = mapping.pipedrive.lists.all_contacts
 
     _renames(hook, run)
-    failures += _upserts(hook, run, import_list, batch_size)
+    failures += _upserts(hook, run, import_list, batch_size, single_upserts_up_to)
     _memberships(hook, run, batch_size)
     _removals(hook, run)
     if meta.get("company_org_attribute") and store.exists(desired_path(run_id, "companies.parquet")):
@@ -198,10 +205,16 @@ def _renames(hook: Any, run: _Run) -> None:
         run.commit("rename", upserts=row)
 
 
-def _upserts(hook: Any, run: _Run, import_list: int | None, batch_size: int) -> list[str]:
+def _upserts(hook: Any, run: _Run, import_list: int | None, batch_size: int, singles_up_to: int) -> list[str]:
     plan = run.plan()
     upserts = plan.upserts[plan.upserts["previous_email"].isna()].reset_index(drop=True)
     target = _import_lists(upserts["email"], run.desired_lists, import_list)
+    if len(upserts) <= singles_up_to:  # a small plan: no import, so no status polls (module docstring)
+        for index in range(len(upserts)):
+            list_id = target.iloc[index]
+            _single_upsert(hook, run, upserts.iloc[index:index + 1], list_ids=[] if pd.isna(list_id) else [int(list_id)],
+                           list_adds=plan.list_adds)
+        return []
     failures: list[str] = []
     singles = upserts[target.isna().to_numpy()]
     for list_id in sorted(int(v) for v in target.dropna().unique()):
@@ -253,11 +266,13 @@ def _import_batch(hook: Any, run: _Run, batch: pd.DataFrame, list_id: int, list_
             run.counts.rejected_by_brevo += 1
             run.reject(_reject(batch.at[index, "ext_id"], "email", reason, batch.at[index, "email"]))
             continue
-        _single_upsert(hook, run, batch.iloc[index:index + 1], list_ids=[list_id], import_reason=reason)
+        _single_upsert(hook, run, batch.iloc[index:index + 1], list_ids=[list_id], list_adds=list_adds,
+                       import_reason=reason)
     return failures
 
 
 def _single_upsert(hook: Any, run: _Run, row: pd.DataFrame, *, list_ids: Iterable[int] = (),
+                   list_adds: pd.DataFrame | None = None,
                    import_reason: str | None = None) -> None:
     """One contact through ``POST /contacts`` (an upsert that drops an SMS Brevo refuses)."""
     record = row.iloc[0]
@@ -276,9 +291,12 @@ def _single_upsert(hook: Any, run: _Run, row: pd.DataFrame, *, list_ids: Iterabl
     if import_reason is not None:
         run.counts.repaired += 1
     _count_upserts(run, row)
-    wanted = run.desired_lists.get(record["email"], ())
-    joined = pd.DataFrame({"list_id": pd.Series([i for i in list_ids if i in set(wanted)], dtype="int64")})
-    joined["email"] = pd.Series([record["email"]] * len(joined), dtype="string")
+    # The planned list adds the call made (listIds); a list the contact was already in is no add.
+    ids = list(list_ids)
+    if list_adds is not None and ids:
+        joined = list_adds[(list_adds["email"] == record["email"]) & list_adds["list_id"].isin(ids)]
+    else:
+        joined = pd.DataFrame({"list_id": pd.Series([], dtype="int64"), "email": pd.Series([], dtype="string")})
     run.counts.list_adds += len(joined)
     run.commit("contacts", upserts=row, list_adds=joined)
 

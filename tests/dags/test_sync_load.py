@@ -97,7 +97,8 @@ def test_a_change_in_pipedrive_sends_exactly_that_change(airflow_db, pipedrive, 
 
     assert summary["plan"]["updated"] == 1 and summary["plan"]["created"] == 0
     assert summary["plan"]["unlisted"] == 1 and summary["plan"]["deleted"] == 0  # delete_behavior: soft
-    assert sent["write:POST /v3/contacts/import"] == 1
+    assert sent["write:POST /v3/contacts"] == 1  # a plan this small is upserted contact by contact
+    assert "write:POST /v3/contacts/import" not in sent  # (no import: no /processes polls)
     assert sent["write:POST /v3/contacts/lists/{listId}/contacts/add"] == 1  # into list 62
     assert sent["write:POST /v3/events/batch"] == 1
     after = brevo_contacts(b)
@@ -144,7 +145,7 @@ def test_a_deal_won_and_a_custom_field_changed_write_only_those_contacts(airflow
     sent = writes(delta(before, b.counters()))
 
     assert summary["plan"]["updated"] == 2 and summary["plan"]["created"] == 0
-    assert sent["write:POST /v3/contacts/import"] == 1
+    assert sent["write:POST /v3/contacts"] == 2 and "write:POST /v3/contacts/import" not in sent
     after = {c["ext_id"]: c for c in brevo_contacts(b).values()}
     won = after[winner["ext_id"]]["attributes"]
     was = winner["attributes"]

@@ -94,21 +94,23 @@ def test_a_killed_load_resumes_without_sending_anything_twice(airflow_db, pipedr
 
     # 1. dies on the second import: the first batch of 10 is in Brevo and in the sync state
     with pytest.raises(Killed):
-        load.load_run(DiesAfter(hook(), "import_contacts", 2), store, mapping, run_id, batch_size=10)
+        load.load_run(DiesAfter(hook(), "import_contacts", 2), store, mapping, run_id, batch_size=10,
+                      single_upserts_up_to=0)
     assert len(sync_state.read_contacts(store)) == 10
     assert sandbox.admin("GET", "/brevo/contacts")["count"] == 10
 
     # 2. the retry imports only the rest, then dies on the second events call (2 events went out)
     imports_before = sandbox.counters().get("write:POST /v3/contacts/import", 0)
     with pytest.raises(Killed):
-        load.load_run(DiesAfter(hook(), "send_events", 2), store, mapping, run_id, batch_size=10)
+        load.load_run(DiesAfter(hook(), "send_events", 2), store, mapping, run_id, batch_size=10,
+                      single_upserts_up_to=0)
     remaining = len(desired) - 10
     assert sandbox.counters()["write:POST /v3/contacts/import"] - imports_before == -(-remaining // 10)
     assert sandbox.admin("GET", "/brevo/events")["count"] == 2
 
     # 3. the last retry sends the three other events and nothing else
     before = sandbox.counters()
-    counts = load.load_run(hook(), store, mapping, run_id, batch_size=10)
+    counts = load.load_run(hook(), store, mapping, run_id, batch_size=10, single_upserts_up_to=0)
     after = sandbox.counters()
     assert after.get("write:POST /v3/contacts/import", 0) == before.get("write:POST /v3/contacts/import", 0)
     assert counts["created"] == len(desired) and counts["events_sent"] == 5

@@ -165,7 +165,7 @@ def test_a_failed_run_leaves_its_events_pending_and_the_next_applies_them_once(a
     assert recovered.state == "success"
     assert summary_of(data, recovered)["webhooks"]["stale"] == 2  # the snapshots already hold them ...
     sent = writes(delta(before, b.counters()))
-    assert sent["write:POST /v3/contacts/import"] == 1 and sent["write:POST /v3/events/batch"] == 1
+    assert sent["write:POST /v3/contacts"] == 1 and sent["write:POST /v3/events/batch"] == 1
     assert brevo_contacts(b)[target["email"]]["attributes"]["FIRSTNAME"] == "Retried"
     assert 62 in brevo_contacts(b)[by_ext[str(moved["person_id"])]["email"]]["listIds"]
     events = b.admin("GET", "/brevo/events")["events"]  # ... and the stage change still becomes its event, once
