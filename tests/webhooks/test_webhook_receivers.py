@@ -86,7 +86,7 @@ def test_pipedrive_without_valid_basic_auth_is_401_and_stores_nothing(pipedrive_
     assert PASSWORD not in response.text
 
 
-def test_a_missing_connection_refuses_everything_with_503_and_no_secret_in_the_log(store, monkeypatch):
+def test_a_missing_connection_refuses_everything_with_401_and_no_secret_in_the_log(store, monkeypatch):
     monkeypatch.delenv("AIRFLOW_CONN_PIPEDRIVE_WEBHOOK", raising=False)
     app = create_pipedrive_app(store=store, trigger=lambda dag_id: None)  # real Airflow connection look-up
     records: list[logging.LogRecord] = []
@@ -97,7 +97,7 @@ def test_a_missing_connection_refuses_everything_with_503_and_no_secret_in_the_l
         response = TestClient(app).post("/webhooks", json=v2_body(1), headers=basic())
     finally:
         logging.getLogger("pipedrive_brevo.webhooks.receivers").removeHandler(handler)
-    assert response.status_code == 503 and "pipedrive_webhook" in response.json()["message"]
+    assert response.status_code == 401 and "pipedrive_webhook" in response.json()["message"]  # contract §5
     assert store.list("webhooks/") == []
     logged = " ".join(r.getMessage() for r in records)
     assert "connection 'pipedrive_webhook' is not available" in logged and PASSWORD not in logged

@@ -3,7 +3,8 @@
 ``POST /pipedrive/webhooks`` and ``POST /brevo/webhooks`` (contract §5). Each request goes:
 
 1. credentials, checked in constant time against an Airflow connection (401, nothing read or
-   stored; 503 when the connection is missing or has no password: never open by accident);
+   stored; also 401 when the connection is missing or has no password, since then no credentials
+   are valid (contract §5): never open by accident, and the setup error is logged);
 2. size: 413 from ``Content-Length`` and again while the body streams in, so no more than
    :data:`MAX_BODY_BYTES` + one chunk is ever held;
 3. shape: a body that is not JSON or not a known payload is quarantined and answered 400;
@@ -280,11 +281,13 @@ def create_app(
             holder["store"] = store or DataLocation()
         return holder["store"]
 
-    def check(header: str | None) -> int:
+    def check(header: str | None) -> str | None:
+        """None when the credentials are valid, else why they are not (answered 401)."""
         secret = secrets.get(source.conn_id)
         if secret is None:
-            return 503
-        return 200 if source.authorised(header, secret) else 401
+            return (f"the receiver is not configured: connection {source.conn_id!r} with a password is needed, "
+                    "so no credentials are valid")
+        return None if source.authorised(header, secret) else "missing or wrong credentials"
 
     def accept(raw: bytes) -> JSONResponse:
         received_at = datetime.now(UTC)
@@ -305,12 +308,9 @@ def create_app(
 
     @app.post("/webhooks")
     async def receive(request: Request) -> JSONResponse:
-        verdict = await run_in_threadpool(check, request.headers.get("authorization"))
-        if verdict == 503:
-            return _answer(503, f"the receiver is not configured: connection {source.conn_id!r} "
-                                "with a password is needed")
-        if verdict == 401:
-            return _answer(401, "missing or wrong credentials")
+        refused = await run_in_threadpool(check, request.headers.get("authorization"))
+        if refused is not None:
+            return _answer(401, refused)
         declared = request.headers.get("content-length")
         if declared is not None:
             if not declared.strip().isdigit():
