@@ -30,6 +30,15 @@ def _png(figure: Any) -> bytes:
     return buffer.getvalue()
 
 
+def _pipeline_panels(rows: pd.DataFrame) -> tuple[Any, list[tuple[Any, pd.DataFrame]]]:
+    """A figure with one panel per pipeline of ``rows``, each with its rows in stage order."""
+    pipelines = list(dict.fromkeys(rows["pipeline_id"]))
+    figure = _figure(len(pipelines))
+    axes_list = figure.subplots(len(pipelines), 1, squeeze=False)[:, 0]
+    return figure, [(axes, rows[rows["pipeline_id"] == pipeline_id].sort_values("stage_order"))
+                    for axes, pipeline_id in zip(axes_list, pipelines, strict=True)]
+
+
 def _empty(title: str) -> bytes:
     figure = _figure(1)
     axes = figure.subplots()
@@ -43,11 +52,8 @@ def funnel_chart(funnel: pd.DataFrame) -> bytes:
     rows = funnel[funnel["period"] == "all"]
     if not len(rows) or not rows["deals_reached"].sum():
         return _empty("Funnel")
-    pipelines = list(dict.fromkeys(rows["pipeline_id"]))
-    figure = _figure(len(pipelines))
-    axes_list = figure.subplots(len(pipelines), 1, squeeze=False)[:, 0]
-    for axes, pipeline_id in zip(axes_list, pipelines, strict=True):
-        mine = rows[rows["pipeline_id"] == pipeline_id].sort_values("stage_order")
+    figure, panels = _pipeline_panels(rows)
+    for axes, mine in panels:
         labels = [str(n) for n in mine["stage_name"].fillna("?")]
         reached = mine["deals_reached"].astype(int).tolist()
         bars = axes.barh(labels[::-1], reached[::-1], color="#4c72b0")
@@ -93,11 +99,8 @@ def time_in_stage_chart(velocity: pd.DataFrame) -> bytes:
     rows = velocity[(velocity["level"] == "stage") & velocity["median_days_in_stage"].notna()]
     if not len(rows):
         return _empty("Time in stage")
-    pipelines = list(dict.fromkeys(rows["pipeline_id"]))
-    figure = _figure(len(pipelines))
-    axes_list = figure.subplots(len(pipelines), 1, squeeze=False)[:, 0]
-    for axes, pipeline_id in zip(axes_list, pipelines, strict=True):
-        mine = rows[rows["pipeline_id"] == pipeline_id].sort_values("stage_order")
+    figure, panels = _pipeline_panels(rows)
+    for axes, mine in panels:
         labels = [str(n) for n in mine["stage_name"].fillna("?")][::-1]
         axes.barh(labels, mine["median_days_in_stage"].astype(float).to_numpy()[::-1], color="#55a868",
                   label="median")

@@ -76,6 +76,16 @@ def _id(value: Any) -> int | str | None:
     raise PayloadError(f"an id must be a number or a string, got {type(value).__name__}")
 
 
+def _record_id(declared: Any, record: Mapping[str, Any] | None, field: str) -> int | str:
+    """The event's record id: the one ``meta`` declares (``field``), else the record's own ``id``."""
+    found = _id(declared)
+    if found is None:
+        found = _id((record or {}).get("id"))
+    if found is None:
+        raise PayloadError(f"`{field}` is missing and the record has no `id`")
+    return found
+
+
 def parse_time(value: Any) -> datetime | None:
     """ISO 8601 (``...Z``), Pipedrive v1's ``YYYY-MM-DD HH:MM:SS`` (UTC) or epoch seconds -> aware UTC."""
     if value is None or value == "" or isinstance(value, bool):
@@ -141,11 +151,7 @@ def _parse_v2(body: Mapping[str, Any], meta: Mapping[str, Any]) -> PipedriveEven
         raise PayloadError(f"a v2 `{action}` event carries the record in `data`; it is missing")
     if action == "delete" and data is None and previous is None:
         raise PayloadError("a v2 `delete` event carries the last state in `previous`; it is missing")
-    entity_id = _id(meta.get("entity_id"))
-    if entity_id is None:
-        entity_id = _id((data or previous or {}).get("id"))
-    if entity_id is None:
-        raise PayloadError("`meta.entity_id` is missing and the record has no `id`")
+    entity_id = _record_id(meta.get("entity_id"), data or previous, "meta.entity_id")
     attempt = meta.get("attempt", 1)
     return PipedriveEvent(
         version="2.0",
@@ -184,11 +190,7 @@ def _parse_v1(body: Mapping[str, Any], meta: Mapping[str, Any]) -> PipedriveEven
     action = V1_ACTIONS[original]
     if action != "delete" and current is None:
         raise PayloadError(f"a v1 `{original}` event carries the record in `current`; it is missing")
-    entity_id = _id(meta.get("id"))
-    if entity_id is None:
-        entity_id = _id((current or previous or {}).get("id"))
-    if entity_id is None:
-        raise PayloadError("`meta.id` is missing and the record has no `id`")
+    entity_id = _record_id(meta.get("id"), current or previous, "meta.id")
     merged_from = None
     if original == "merged" and previous and _id(previous.get("id")) not in (None, entity_id):
         merged_from = _id(previous.get("id"))
