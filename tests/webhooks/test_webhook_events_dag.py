@@ -51,17 +51,23 @@ def first_sync(store: DataLocation) -> None:
     sync_run(store, load_mapping(), "first_sync", datetime.now(UTC))
 
 
-def upsert(sandbox, entity: str, record: dict[str, Any]) -> dict[str, Any]:
-    return sandbox.admin("POST", f"/records/{entity}", record)["data"][0]
-
-
-def test_events_reach_brevo_once_and_the_next_sync_sends_nothing(airflow_db, pipedrive, brevo, data, account):
+@pytest.fixture
+def synced(airflow_db, pipedrive, brevo, data, account):
+    """Both sandboxes after a first sync: Pipedrive, Brevo, the data location and the contacts by ext_id."""
     p = pipedrive(account)
     b = brevo()
     seed_lists(b)
     store = DataLocation(str(data))
     first_sync(store)
-    by_ext = {c["ext_id"]: c for c in brevo_contacts(b).values()}
+    return p, b, store, {c["ext_id"]: c for c in brevo_contacts(b).values()}
+
+
+def upsert(sandbox, entity: str, record: dict[str, Any]) -> dict[str, Any]:
+    return sandbox.admin("POST", f"/records/{entity}", record)["data"][0]
+
+
+def test_events_reach_brevo_once_and_the_next_sync_sends_nothing(synced, data, account):
+    p, b, store, by_ext = synced
 
     # In Pipedrive: a person renamed, an open deal moved from stage 1/2 (list 61) to 3 (list 62), another
     # contact's deal won, an activity logged, a contact's person deleted. Times inside the next sync's window.
@@ -136,14 +142,8 @@ def test_events_reach_brevo_once_and_the_next_sync_sends_nothing(airflow_db, pip
     assert {ti.task_id: ti.state for ti in idle.get_task_instances()}["apply_events"] == "skipped"
 
 
-def test_a_failed_run_leaves_its_events_pending_and_the_next_applies_them_once(airflow_db, pipedrive, brevo, data,
-                                                                              account):
-    p = pipedrive(account)
-    b = brevo()
-    seed_lists(b)
-    store = DataLocation(str(data))
-    first_sync(store)
-    by_ext = {c["ext_id"]: c for c in brevo_contacts(b).values()}
+def test_a_failed_run_leaves_its_events_pending_and_the_next_applies_them_once(synced, data, account):
+    p, b, store, by_ext = synced
     moved = next(d for d in account.deals if d["status"] == "open" and d["stage_id"] in (1, 2)
                  and not d.get("is_archived") and str(d.get("person_id")) in by_ext)
     target = next(c for c in by_ext.values() if c["ext_id"] != str(moved["person_id"]))
