@@ -60,14 +60,17 @@ def empty() -> pd.DataFrame:
     return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in COLUMNS.items()})
 
 
-def typed(rows: pd.DataFrame) -> pd.DataFrame:
-    """``rows`` with exactly :data:`COLUMNS` in their dtypes (missing ones null)."""
+def typed(rows: pd.DataFrame | None) -> pd.DataFrame:
+    """``rows`` with exactly :data:`COLUMNS` in their dtypes (missing ones null; times given as text
+    may mix ISO 8601 forms: Pipedrive's ``...Z``, v1's ``YYYY-MM-DD HH:MM:SS``, offsets)."""
+    if rows is None or not len(rows):
+        return empty()
     out = pd.DataFrame(index=rows.index)
     for name, dtype in COLUMNS.items():
         if name not in rows:
             out[name] = pd.Series(index=rows.index, dtype=dtype)
         elif name == "changed_at":
-            out[name] = pd.to_datetime(rows[name], utc=True).astype(dtype)
+            out[name] = pd.to_datetime(rows[name], utc=True, format="ISO8601").astype(dtype)
         else:
             out[name] = rows[name].astype(dtype)
     return out.reset_index(drop=True)

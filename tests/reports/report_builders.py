@@ -29,8 +29,9 @@ from typing import Any
 
 import pandas as pd
 
+from pipedrive_brevo import stage_history
 from pipedrive_brevo.config import Mapping, load_mapping
-from pipedrive_brevo.reporting.inputs import ReportInputs, conform_history
+from pipedrive_brevo.reporting.inputs import ReportInputs
 
 REPORT_DATE = "2026-03-31"
 PERSON_SOURCE = "3" * 40
@@ -143,7 +144,7 @@ def history() -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=["deal_id", "pipeline_id", "from_stage_id", "to_stage_id", "status", "day"])
     frame["changed_at"] = pd.to_datetime("2026-" + frame.pop("day"), utc=True)
     frame["source"], frame["run_id"] = "sync", "manual__test"
-    return conform_history(frame)
+    return stage_history.typed(frame)
 
 
 def inputs(**changes: Any) -> ReportInputs:

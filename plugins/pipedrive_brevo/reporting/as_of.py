@@ -29,7 +29,8 @@ from datetime import date, datetime
 
 import pandas as pd
 
-from pipedrive_brevo.reporting.inputs import ReportInputs, conform_history
+from pipedrive_brevo import stage_history
+from pipedrive_brevo.reporting.inputs import ReportInputs
 from pipedrive_brevo.transform import records
 
 CLOSED = ("won", "lost")
@@ -107,7 +108,7 @@ def deals_as_of(inputs: ReportInputs, report_date: str | date, *,
     })[alive.to_numpy()]
     view = view[view["deal_id"].notna()].drop_duplicates("deal_id", keep="last")
 
-    history = conform_history(inputs.history)
+    history = stage_history.typed(inputs.history)
     history = history[history["deal_id"].isin(view["deal_id"].astype("int64"))]
     before = history[history["changed_at"] < cutoff].sort_values(["deal_id", "changed_at"], kind="stable")
     last = before.drop_duplicates("deal_id", keep="last").set_index("deal_id")
@@ -190,7 +191,7 @@ def stage_events(deals: pd.DataFrame, inputs: ReportInputs, report_date: str | d
     """
     cutoff = cutoff_of(report_date)
     stages = stage_table(inputs.stages)
-    history = conform_history(inputs.history)
+    history = stage_history.typed(inputs.history)
     history = history[(history["changed_at"] < cutoff) & history["deal_id"].isin(deals["deal_id"].astype("int64"))]
     history = history.sort_values(["deal_id", "changed_at"], kind="stable")
     moved = history["from_stage_id"].isna() | (history["from_stage_id"] != history["to_stage_id"]).fillna(True)
