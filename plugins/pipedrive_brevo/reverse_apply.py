@@ -142,8 +142,7 @@ def apply_changes(hook: Any, store: DataLocation, mapping: SyncMapping, run_id: 
     sent = _sent_by_email(store, {t.forward_attribute for t in targets if t.forward_attribute})
     plan = rc.plan_changes(fresh, targets, persons, person_ids, sent, conflict=mapping.options.reverse.conflict)
 
-    rejects = [pd.DataFrame(read.get("event_rejects") or [], columns=list(rc.REJECT_COLUMNS)).astype("string"),
-               plan.rejects]
+    rejects = [rc.rejects_frame(read.get("event_rejects") or []), plan.rejects]
     store.write_parquet(plan_path(run_id), plan.rows)
     summary: dict[str, Any] = {"run_id": run_id, "dry_run": dry_run, "full_refresh": full_refresh,
                                "contacts_read": len(contacts), "contacts_changed": len(fresh),

@@ -51,10 +51,11 @@ from pipedrive_brevo.config import (
 from pipedrive_brevo.config import (
     Mapping as SyncMapping,
 )
+from pipedrive_brevo.transform import rejects as reject_rows
 
 PLAN_COLUMNS: tuple[str, ...] = (
     "person_id", "contact_id", "email", "source", "target", "brevo_value", "value", "current", "action", "reason")
-REJECT_COLUMNS: tuple[str, ...] = ("entity", "id", "field", "reason", "value", "detail")
+REJECT_COLUMNS: tuple[str, ...] = reject_rows.COLUMNS  # the same rejects files as the forward sync
 
 #: Why a reverse value was not written, and why a change or event was refused (README quotes these).
 SKIP_REASONS: dict[str, str] = {
